@@ -1,0 +1,58 @@
+/**
+ * Client API keys. Secrets are kept only as SHA-256 digests; a presented key is hashed and looked
+ * up by digest, then compared with timingSafeEqual, so neither the lookup nor the comparison
+ * leaks how much of a guess was right.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { compileGlobs } from '../core/glob.ts'
+
+export interface ClientKey {
+  name: string
+  /** True when the key may use the catalog model with this id. */
+  allows(modelId: string): boolean
+}
+
+export interface KeyRing {
+  authenticate(secret: string): ClientKey | undefined
+}
+
+export interface KeySpec {
+  name: string
+  key: string
+  models: readonly string[]
+}
+
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest()
+}
+
+export function createKeyRing(specs: readonly KeySpec[]): KeyRing {
+  const byDigest = new Map<string, { digest: Buffer; key: ClientKey }>()
+  for (const spec of specs) {
+    const digest = hashSecret(spec.key)
+    const allows = compileGlobs(spec.models)
+    const cache = new Map<string, boolean>()
+    byDigest.set(digest.toString('base64'), {
+      digest,
+      key: {
+        name: spec.name,
+        allows(modelId) {
+          let allowed = cache.get(modelId)
+          if (allowed === undefined) {
+            allowed = allows(modelId)
+            cache.set(modelId, allowed)
+          }
+          return allowed
+        },
+      },
+    })
+  }
+  return {
+    authenticate(secret) {
+      const digest = hashSecret(secret)
+      const found = byDigest.get(digest.toString('base64'))
+      if (found === undefined || !timingSafeEqual(found.digest, digest)) return undefined
+      return found.key
+    },
+  }
+}

@@ -1,0 +1,80 @@
+/** `switchyard serve|check`: the command line. */
+import { parseArgs } from 'node:util'
+import { ConfigError, formatProblem, loadConfig, resolveConfigPath } from '../config/load.ts'
+import { startGateway } from '../start.ts'
+
+const usage = `Usage:
+  switchyard serve [--config FILE] [--host H] [--port N]
+  switchyard check --config FILE
+`
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === 'serve') return serve(rest)
+  if (command === 'check') return check(rest)
+  process.stderr.write(
+    command === undefined || command === '--help' ? usage : `Unknown command ${command}\n${usage}`,
+  )
+  return command === undefined || command === '--help' ? 0 : 2
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } },
+  })
+  let loaded: ReturnType<typeof loadConfig>
+  try {
+    loaded = loadConfig(resolveConfigPath(values.config))
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`)
+      return 2
+    }
+    throw error
+  }
+  const { config } = loaded
+  if (values.host !== undefined) config.server.host = values.host
+  if (values.port !== undefined) {
+    const port = Number(values.port)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(`--port must be an integer from 0 to 65535, got ${values.port}\n`)
+      return 2
+    }
+    config.server.port = port
+  }
+  const running = await startGateway({ config, source: loaded.source })
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      running.logger.info({ signal }, 'draining before exit')
+      void running.stop().then(resolve)
+    }
+    process.once('SIGTERM', () => shutdown('SIGTERM'))
+    process.once('SIGINT', () => shutdown('SIGINT'))
+  })
+  return 0
+}
+
+function check(args: string[]): number {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } })
+  if (values.config === undefined) {
+    process.stderr.write(`check needs --config FILE\n${usage}`)
+    return 2
+  }
+  try {
+    const { config } = loadConfig(values.config)
+    process.stdout.write(
+      `${values.config}: valid (${Object.keys(config.providers).length} providers, ${config.models.length} models, ${config.auth.keys.length} keys)\n`,
+    )
+    return 0
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${error.file}: invalid\n`)
+    for (const problem of error.problems) process.stderr.write(`  ${formatProblem(problem)}\n`)
+    return 2
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2))
+}

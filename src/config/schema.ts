@@ -1,0 +1,111 @@
+/** The config file's schema. Unknown keys and wrong types are errors that name their path. */
+import { z } from 'zod'
+import { providerConfigSchema } from '../providers/registry.ts'
+import { routeConfigSchema } from '../routing/config.ts'
+
+export const modelTypes = [
+  'text-generation',
+  'image-text-to-text',
+  'text-embeddings-inference',
+  'automatic-speech-recognition',
+  'text-classification',
+] as const
+
+const clientKeySchema = z.strictObject({
+  name: z.string().min(1),
+  key: z.string().min(16, 'a client key needs at least 16 characters'),
+  /** Allow-list of model ids (glob patterns); aliases resolve before matching. */
+  models: z.array(z.string().min(1)).default(['*']),
+})
+
+const modelSchema = z.strictObject({
+  id: z.string().min(1),
+  type: z.enum(modelTypes),
+  aliases: z.array(z.string().min(1)).default([]),
+  owned_by: z.string().optional(),
+  created: z.number().int().nonnegative().optional(),
+  max_context_length: z.number().int().positive().optional(),
+  /** Currency units per million tokens. */
+  costs: z
+    .strictObject({
+      prompt_tokens: z.number().nonnegative().default(0),
+      completion_tokens: z.number().nonnegative().default(0),
+      cached_tokens: z.number().nonnegative().optional(),
+    })
+    .optional(),
+  route: routeConfigSchema,
+})
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8090),
+        /** Largest request body accepted, in bytes. */
+        body_limit: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024),
+        /** How long SIGTERM waits for in-flight requests and streams, in milliseconds. */
+        shutdown_grace_ms: z.number().int().nonnegative().default(30_000),
+        log_level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info'),
+        /** Where the gateway keeps its own files (the generated default key). */
+        data_dir: z.string().default('./data'),
+      })
+      .prefault({}),
+    auth: z
+      .strictObject({
+        keys: z.array(clientKeySchema).default([]),
+      })
+      .prefault({}),
+    providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), providerConfigSchema).default({}),
+    models: z.array(modelSchema).default([]),
+  })
+  .superRefine((config, context) => {
+    const seen = new Map<string, string>()
+    config.models.forEach((model, index) => {
+      for (const [name, path] of [
+        [model.id, ['models', index, 'id']],
+        ...model.aliases.map((alias, aliasIndex) => [
+          alias,
+          ['models', index, 'aliases', aliasIndex],
+        ]),
+      ] as [string, (string | number)[]][]) {
+        const previous = seen.get(name)
+        if (previous !== undefined) {
+          context.addIssue({
+            code: 'custom',
+            path,
+            message: `"${name}" is already used by ${previous}`,
+          })
+        }
+        seen.set(name, `models[${index}]`)
+      }
+      if (!(model.route.provider in config.providers)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['models', index, 'route', 'provider'],
+          message: `unknown provider "${model.route.provider}"; defined: ${Object.keys(config.providers).join(', ') || 'none'}`,
+        })
+      }
+    })
+    const keyNames = new Set<string>()
+    config.auth.keys.forEach((key, index) => {
+      if (keyNames.has(key.name)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['auth', 'keys', index, 'name'],
+          message: 'duplicate key name',
+        })
+      }
+      keyNames.add(key.name)
+    })
+  })
+
+export type Config = z.infer<typeof configSchema>
+export type ModelConfig = Config['models'][number]
+export type ModelType = (typeof modelTypes)[number]

@@ -1,0 +1,110 @@
+/**
+ * The HTTP edge: a node:http server, a small route table, request ids, the access log and the one
+ * error handler. Handlers throw GatewayErrors; only `sendError` renders them.
+ */
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import { GatewayError } from '../core/errors.ts'
+import type { Gateway } from '../gateway.ts'
+import type { RequestContext } from './context.ts'
+import { createChatCompletionsHandler } from './handlers/chat-completions.ts'
+import { createModelHandlers } from './handlers/models.ts'
+import { sendError, sendJson } from './respond.ts'
+
+type Handler = (context: RequestContext) => void | Promise<void>
+
+export interface GatewayServer {
+  server: Server
+  /** Requests (including open streams) not yet finished. */
+  inFlight(): number
+  /** Marks the server as draining: new requests get 503 and `connection: close`. */
+  startDraining(): void
+}
+
+const healthBody = JSON.stringify({ status: 'ok' })
+const modelPrefix = '/v1/models/'
+
+export function createGatewayServer(gateway: Gateway, logger: Logger): GatewayServer {
+  const models = createModelHandlers(gateway)
+  const routes = new Map<string, Handler>([
+    ['GET /health', (context) => sendJson(context.response, 200, healthBody)],
+    ['GET /v1/models', models.list],
+    ['POST /v1/chat/completions', createChatCompletionsHandler(gateway)],
+  ])
+  let inFlight = 0
+  let draining = false
+
+  function route(method: string, path: string): Handler | undefined {
+    const handler = routes.get(`${method} ${path}`)
+    if (handler !== undefined) return handler
+    if (method === 'GET' && path.startsWith(modelPrefix) && path.length > modelPrefix.length) {
+      const name = decodeURIComponent(path.slice(modelPrefix.length))
+      return (context) => models.retrieve(context, name)
+    }
+    return undefined
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const startedAt = performance.now()
+    const incomingId = request.headers['x-request-id']
+    const id =
+      typeof incomingId === 'string' && incomingId.length <= 200 ? incomingId : randomUUID()
+    response.setHeader('x-request-id', id)
+    const context: RequestContext = { id, request, response, startedAt, key: undefined, log: {} }
+    const url = request.url ?? '/'
+    const queryAt = url.indexOf('?')
+    const path = queryAt === -1 ? url : url.slice(0, queryAt)
+    inFlight++
+    let errorCode: string | undefined
+    try {
+      if (draining) {
+        response.setHeader('connection', 'close')
+        throw new GatewayError(
+          'shutting_down',
+          'The gateway is shutting down; retry on another replica',
+        )
+      }
+      const handler = route(request.method ?? 'GET', path)
+      if (handler === undefined) {
+        throw new GatewayError('not_found', `No route for ${request.method} ${path}`)
+      }
+      await handler(context)
+    } catch (error) {
+      const failure = sendError(response, error)
+      errorCode = failure.code
+      if (failure.status >= 500 && !(error instanceof GatewayError)) {
+        logger.error({ request_id: id, err: error }, 'unhandled error')
+      }
+    } finally {
+      inFlight--
+      logger.info(
+        {
+          request_id: id,
+          method: request.method,
+          path,
+          status: response.statusCode,
+          latency_ms: Math.round((performance.now() - startedAt) * 100) / 100,
+          key: context.key?.name,
+          ...context.log,
+          ...(errorCode === undefined ? {} : { error_code: errorCode }),
+        },
+        'request',
+      )
+    }
+  }
+
+  const server = createServer(
+    { keepAliveTimeout: 65_000, requestTimeout: 0 },
+    (request, response) => {
+      void handle(request, response)
+    },
+  )
+  return {
+    server,
+    inFlight: () => inFlight,
+    startDraining() {
+      draining = true
+    },
+  }
+}

@@ -1,0 +1,19 @@
+/** Authenticates a request from its `Authorization: Bearer` header. */
+import type { ClientKey, KeyRing } from '../auth/keys.ts'
+import { GatewayError } from '../core/errors.ts'
+import type { RequestContext } from './context.ts'
+
+export function authenticate(context: RequestContext, keys: KeyRing): ClientKey {
+  const header = context.request.headers.authorization
+  const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
+  if (!secret) {
+    throw new GatewayError(
+      'invalid_api_key',
+      'Missing API key: send it as "Authorization: Bearer <key>"',
+    )
+  }
+  const key = keys.authenticate(secret)
+  if (key === undefined) throw new GatewayError('invalid_api_key', 'Invalid API key')
+  context.key = key
+  return key
+}

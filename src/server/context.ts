@@ -1,0 +1,22 @@
+/** What one HTTP request carries through the server, and what its access-log line reports. */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ClientKey } from '../auth/keys.ts'
+
+export interface RequestContext {
+  id: string
+  request: IncomingMessage
+  response: ServerResponse
+  /** `performance.now()` when the request arrived. */
+  startedAt: number
+  key: ClientKey | undefined
+  /** Fields the access log reports besides method, path, status and latency. */
+  log: {
+    model?: string
+    provider?: string
+    upstream_model?: string
+    attempts?: number
+    stream?: boolean
+    error_code?: string
+    ttfb_ms?: number
+  }
+}

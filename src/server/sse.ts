@@ -1,0 +1,81 @@
+/** The only server-sent-events writer: chunks out as they arrive, then `data: [DONE]`. */
+import type { ServerResponse } from 'node:http'
+import type { CompletionUsage, StreamPart } from '../core/chat.ts'
+import type { GatewayError } from '../core/errors.ts'
+
+export interface StreamOutcome {
+  usage: CompletionUsage | undefined
+  error: GatewayError | undefined
+  /** The client went away before the stream finished. */
+  disconnected: boolean
+  /** Milliseconds from the start of writing to the first chunk written. */
+  firstChunkAt: number | undefined
+}
+
+const done = 'data: [DONE]\n\n'
+
+export async function writeEventStream(
+  response: ServerResponse,
+  parts: AsyncIterable<StreamPart>,
+  headers: Record<string, string>,
+  now: () => number = performance.now.bind(performance),
+): Promise<StreamOutcome> {
+  const outcome: StreamOutcome = {
+    usage: undefined,
+    error: undefined,
+    disconnected: false,
+    firstChunkAt: undefined,
+  }
+  response.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+  })
+  // Headers go out with the first chunk, in one write.
+  for await (const part of parts) {
+    if (response.destroyed) {
+      outcome.disconnected = true
+      return outcome
+    }
+    let data: string
+    switch (part.type) {
+      case 'raw':
+        data = part.data
+        if (part.usage !== undefined) outcome.usage = part.usage
+        break
+      case 'chunk':
+        data = JSON.stringify(part.chunk)
+        if (part.chunk.usage) outcome.usage = part.chunk.usage
+        break
+      case 'usage':
+        outcome.usage = part.usage
+        continue
+      case 'error':
+        outcome.error = part.error
+        data = JSON.stringify(part.error.toBody())
+        break
+    }
+    outcome.firstChunkAt ??= now()
+    if (!response.write(`data: ${data}\n\n`)) await drained(response)
+    if (outcome.error !== undefined) break
+  }
+  if (response.destroyed) {
+    outcome.disconnected = true
+    return outcome
+  }
+  response.end(outcome.error === undefined ? done : undefined)
+  return outcome
+}
+
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const finish = () => {
+      response.off('drain', finish)
+      response.off('close', finish)
+      resolve()
+    }
+    response.on('drain', finish)
+    response.on('close', finish)
+  })
+}

@@ -1,0 +1,80 @@
+/**
+ * One attempt against one target: build the upstream request with the provider's adapter, send
+ * it through the provider's transport, and turn the answer into a completion or a stream of
+ * parts. Shared by every provider; adapters stay pure.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import type { ChatCompletion, ChatRequest, StreamPart } from '../core/chat.ts'
+import { GatewayError } from '../core/errors.ts'
+import type { ProviderAdapter, TargetContext } from '../providers/types.ts'
+import type { Transport } from './transport.ts'
+
+export interface Provider {
+  name: string
+  kind: string
+  adapter: ProviderAdapter
+  transport: Transport
+}
+
+export type AttemptResult =
+  | { type: 'completion'; completion: ChatCompletion; dropped: string[] }
+  | { type: 'stream'; parts: AsyncIterable<StreamPart>; dropped: string[] }
+
+/**
+ * Resolves once the upstream has answered with a success status (so a caller can still retry or
+ * fall back), or throws a GatewayError. A stream's body is read lazily by the caller.
+ */
+export async function callTarget(
+  provider: Provider,
+  request: ChatRequest,
+  target: TargetContext,
+  signal: AbortSignal,
+): Promise<AttemptResult> {
+  const built = provider.adapter.buildRequest(request, target)
+  const response = await provider.transport.send(built.request, signal)
+  if (response.status < 200 || response.status >= 300) {
+    const body = await response.text().catch(() => '')
+    throw provider.adapter.parseError(response.status, body, response.headers)
+  }
+  if (!target.stream) {
+    const completion = provider.adapter.parseResponse(await response.text(), target)
+    return { type: 'completion', completion, dropped: built.dropped }
+  }
+  const translator = provider.adapter.createStreamTranslator(target)
+  return { type: 'stream', parts: readStream(response.body, translator), dropped: built.dropped }
+}
+
+async function* readStream(
+  body: AsyncIterable<Uint8Array>,
+  translator: ReturnType<ProviderAdapter['createStreamTranslator']>,
+): AsyncGenerator<StreamPart> {
+  let pending: StreamPart[] = []
+  const parser = createParser({
+    onEvent(message: EventSourceMessage) {
+      for (const part of translator.push({ event: message.event, data: message.data })) {
+        pending.push(part)
+      }
+    },
+  })
+  const decoder = new TextDecoder()
+  try {
+    for await (const bytes of body) {
+      parser.feed(decoder.decode(bytes, { stream: true }))
+      if (pending.length > 0) {
+        const ready = pending
+        pending = []
+        yield* ready
+      }
+    }
+  } catch (error) {
+    const failure =
+      error instanceof GatewayError
+        ? error
+        : new GatewayError('upstream_error', 'Upstream stream failed', { cause: error })
+    yield { type: 'error', error: failure }
+    return
+  }
+  parser.feed(decoder.decode())
+  yield* pending
+  yield* translator.end()
+}

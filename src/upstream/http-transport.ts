@@ -1,0 +1,116 @@
+/**
+ * The HTTP transport: one undici Agent per provider, so each provider gets its own pool of
+ * keep-alive connections and its own connect, first-byte and between-chunk timeouts.
+ */
+import { Agent, errors as undiciErrors } from 'undici'
+import { GatewayError } from '../core/errors.ts'
+import type { UpstreamRequest } from '../providers/types.ts'
+import type { Transport, UpstreamResponse } from './transport.ts'
+
+export interface HttpTransportOptions {
+  connectTimeoutMs: number
+  firstByteTimeoutMs: number
+  idleTimeoutMs: number
+  maxConnections: number | undefined
+}
+
+export const defaultHttpTimeouts = {
+  connectTimeoutMs: 10_000,
+  firstByteTimeoutMs: 120_000,
+  idleTimeoutMs: 60_000,
+} as const
+
+export function createHttpTransport(options: HttpTransportOptions): Transport {
+  const agent = new Agent({
+    connect: { timeout: options.connectTimeoutMs },
+    headersTimeout: options.firstByteTimeoutMs,
+    bodyTimeout: options.idleTimeoutMs,
+    keepAliveTimeout: 30_000,
+    ...(options.maxConnections === undefined ? {} : { connections: options.maxConnections }),
+  })
+
+  return {
+    async send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+      let response: Awaited<ReturnType<typeof agent.request>>
+      try {
+        response = await agent.request({
+          origin: request.origin,
+          path: request.path,
+          method: request.method,
+          headers: request.headers,
+          body: request.method === 'GET' ? null : request.body,
+          signal,
+        })
+      } catch (error) {
+        throw toGatewayError(error, request.origin)
+      }
+      const body = response.body
+      return {
+        status: response.statusCode,
+        headers: flattenHeaders(response.headers),
+        body: guardBody(body, request.origin),
+        text: async () => {
+          try {
+            return await body.text()
+          } catch (error) {
+            throw toGatewayError(error, request.origin)
+          }
+        },
+      }
+    },
+    close: () => agent.close(),
+  }
+}
+
+async function* guardBody(
+  body: AsyncIterable<Uint8Array>,
+  origin: string,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body
+  } catch (error) {
+    throw toGatewayError(error, origin)
+  }
+}
+
+function flattenHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | undefined> {
+  const flat: Record<string, string | undefined> = {}
+  for (const name in headers) {
+    const value = headers[name]
+    flat[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return flat
+}
+
+/** Network failures become gateway errors that name the upstream host but nothing secret. */
+export function toGatewayError(error: unknown, origin: string): GatewayError {
+  if (error instanceof GatewayError) return error
+  const host = safeHost(origin)
+  if (error instanceof undiciErrors.HeadersTimeoutError) {
+    return new GatewayError('upstream_timeout', `Upstream ${host} did not answer in time`)
+  }
+  if (error instanceof undiciErrors.BodyTimeoutError) {
+    return new GatewayError('upstream_timeout', `Upstream ${host} stopped sending data`)
+  }
+  if (error instanceof undiciErrors.ConnectTimeoutError) {
+    return new GatewayError('upstream_timeout', `Connecting to upstream ${host} timed out`)
+  }
+  if (error instanceof Error && error.name === 'AbortError') {
+    return new GatewayError('upstream_error', 'Upstream request aborted', { cause: error })
+  }
+  const code = (error as { code?: unknown } | null)?.code
+  const detail = typeof code === 'string' ? ` (${code})` : ''
+  return new GatewayError('upstream_unreachable', `Upstream ${host} is unreachable${detail}`, {
+    cause: error,
+  })
+}
+
+function safeHost(origin: string): string {
+  try {
+    return new URL(origin).host
+  } catch {
+    return 'upstream'
+  }
+}
