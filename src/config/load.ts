@@ -4,7 +4,7 @@ import { isNode, LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { defaultConfigSource } from './default.ts'
 import { type InterpolationProblem, interpolate } from './interpolate.ts'
-import { type Config, configSchema } from './schema.ts'
+import { type Config, configSchema, referenceProblems } from './schema.ts'
 
 export interface ConfigProblem {
   /** Dotted path in the file, e.g. `providers.vllm.base_url`. */
@@ -67,7 +67,7 @@ export function loadConfig(file: string | undefined, environment = process.env):
 
 export function parseConfig(text: string, file: string, environment: NodeJS.ProcessEnv): Config {
   const lineCounter = new LineCounter()
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true })
   if (document.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -89,9 +89,13 @@ export function parseConfig(text: string, file: string, environment: NodeJS.Proc
     return undefined
   }
   const toProblem = (issue: InterpolationProblem | z.core.$ZodIssue): ConfigProblem => {
-    const path = (issue.path as PropertyKey[]).filter(
+    let path = (issue.path as PropertyKey[]).filter(
       (part): part is string | number => typeof part !== 'symbol',
     )
+    // An unknown key is reported at the key itself, not at the object holding it.
+    if ('code' in issue && issue.code === 'unrecognized_keys' && issue.keys.length === 1) {
+      path = [...path, issue.keys[0]!]
+    }
     return { path: formatPath(path), location: locate(path), message: issue.message }
   }
 
@@ -101,6 +105,7 @@ export function parseConfig(text: string, file: string, environment: NodeJS.Proc
   const problems = [
     ...interpolationProblems.map(toProblem),
     ...(result.success ? [] : result.error.issues.map(toProblem)),
+    ...referenceProblems(raw).map(toProblem),
   ]
   if (problems.length > 0 || !result.success) throw new ConfigError(file, problems)
   return result.data

@@ -36,76 +36,85 @@ const modelSchema = z.strictObject({
   route: routeConfigSchema,
 })
 
-export const configSchema = z
-  .strictObject({
-    server: z
-      .strictObject({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8090),
-        /** Largest request body accepted, in bytes. */
-        body_limit: z
-          .number()
-          .int()
-          .positive()
-          .default(10 * 1024 * 1024),
-        /** How long SIGTERM waits for in-flight requests and streams, in milliseconds. */
-        shutdown_grace_ms: z.number().int().nonnegative().default(30_000),
-        log_level: z
-          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-          .default('info'),
-        /** Where the gateway keeps its own files (the generated default key). */
-        data_dir: z.string().default('./data'),
-      })
-      .prefault({}),
-    auth: z
-      .strictObject({
-        keys: z.array(clientKeySchema).default([]),
-      })
-      .prefault({}),
-    providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), providerConfigSchema).default({}),
-    models: z.array(modelSchema).default([]),
-  })
-  .superRefine((config, context) => {
-    const seen = new Map<string, string>()
-    config.models.forEach((model, index) => {
-      for (const [name, path] of [
-        [model.id, ['models', index, 'id']],
-        ...model.aliases.map((alias, aliasIndex) => [
-          alias,
-          ['models', index, 'aliases', aliasIndex],
-        ]),
-      ] as [string, (string | number)[]][]) {
-        const previous = seen.get(name)
-        if (previous !== undefined) {
-          context.addIssue({
-            code: 'custom',
-            path,
-            message: `"${name}" is already used by ${previous}`,
-          })
-        }
-        seen.set(name, `models[${index}]`)
-      }
-      if (!(model.route.provider in config.providers)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['models', index, 'route', 'provider'],
-          message: `unknown provider "${model.route.provider}"; defined: ${Object.keys(config.providers).join(', ') || 'none'}`,
-        })
-      }
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8090),
+      /** Largest request body accepted, in bytes. */
+      body_limit: z
+        .number()
+        .int()
+        .positive()
+        .default(10 * 1024 * 1024),
+      /** How long SIGTERM waits for in-flight requests and streams, in milliseconds. */
+      shutdown_grace_ms: z.number().int().nonnegative().default(30_000),
+      log_level: z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+      /** Where the gateway keeps its own files (the generated default key). */
+      data_dir: z.string().default('./data'),
     })
-    const keyNames = new Set<string>()
-    config.auth.keys.forEach((key, index) => {
-      if (keyNames.has(key.name)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['auth', 'keys', index, 'name'],
-          message: 'duplicate key name',
-        })
-      }
-      keyNames.add(key.name)
+    .prefault({}),
+  auth: z
+    .strictObject({
+      keys: z.array(clientKeySchema).default([]),
     })
-  })
+    .prefault({}),
+  providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), providerConfigSchema).default({}),
+  models: z.array(modelSchema).default([]),
+})
 
 export type Config = z.infer<typeof configSchema>
 export type ModelConfig = Config['models'][number]
 export type ModelType = (typeof modelTypes)[number]
+
+type Path = (string | number)[]
+
+/**
+ * Checks between sections (a route naming a provider, ids unique across aliases). It reads the
+ * raw document loosely, so it reports alongside schema errors instead of after they are fixed.
+ */
+export function referenceProblems(raw: unknown): { path: Path; message: string }[] {
+  const problems: { path: Path; message: string }[] = []
+  const record = (value: unknown): Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {}
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [])
+  const root = record(raw)
+  const providers = record(root.providers)
+  const seen = new Map<string, string>()
+  list(root.models).forEach((item, index) => {
+    const model = record(item)
+    const names: [unknown, Path][] = [
+      [model.id, ['models', index, 'id']],
+      ...list(model.aliases).map((alias, aliasIndex): [unknown, Path] => [
+        alias,
+        ['models', index, 'aliases', aliasIndex],
+      ]),
+    ]
+    for (const [name, path] of names) {
+      if (typeof name !== 'string') continue
+      const previous = seen.get(name)
+      if (previous !== undefined)
+        problems.push({ path, message: `"${name}" is already used by ${previous}` })
+      seen.set(name, `models[${index}]`)
+    }
+    const provider = record(model.route).provider
+    if (typeof provider === 'string' && !(provider in providers)) {
+      problems.push({
+        path: ['models', index, 'route', 'provider'],
+        message: `unknown provider "${provider}"; defined: ${Object.keys(providers).join(', ') || 'none'}`,
+      })
+    }
+  })
+  const keyNames = new Set<unknown>()
+  list(record(root.auth).keys).forEach((item, index) => {
+    const name = record(item).name
+    if (keyNames.has(name))
+      problems.push({ path: ['auth', 'keys', index, 'name'], message: 'duplicate key name' })
+    keyNames.add(name)
+  })
+  return problems
+}

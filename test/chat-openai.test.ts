@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import {
+  type FakeUpstream,
+  sendEvents,
+  sendJson,
+  startFakeUpstream,
+} from './helpers/fake-upstream.ts'
+import { startTestGateway, type TestGateway } from './helpers/gateway.ts'
+import { completion, streamEvents } from './helpers/openai-fixtures.ts'
+
+describe('chat completions through an OpenAI-compatible upstream', () => {
+  let upstream: FakeUpstream
+  let gateway: TestGateway
+
+  before(async () => {
+    upstream = await startFakeUpstream(() => {})
+    gateway = await startTestGateway(`
+providers:
+  vllm: { kind: openai, base_url: "${upstream.url}/v1", api_key: sk-upstream-secret-123456 }
+  demo: { kind: mock }
+models:
+  - { id: albert-small, type: text-generation, aliases: [small], max_context_length: 32768, costs: { prompt_tokens: 0.15, completion_tokens: 0.6 }, route: { provider: vllm, model: meta-llama/Llama-3.1-8B-Instruct } }
+  - { id: albert-vision, type: image-text-to-text, route: { provider: vllm } }
+  - { id: mock-echo, type: text-generation, route: { provider: demo } }
+  - { id: embeddings-small, type: text-embeddings-inference, route: { provider: vllm } }
+`)
+  })
+  after(async () => {
+    await gateway.stop(0)
+    await upstream.close()
+  })
+
+  test('unstreamed: swaps the model upstream, passes other parameters, answers with the asked model', async () => {
+    upstream.handle((request, response) =>
+      sendJson(response, 200, completion('llama-3.1-8b-upstream-name', 'Hi there')),
+    )
+    const { data, response } = await gateway.client.chat.completions
+      .create({
+        model: 'small',
+        messages: [{ role: 'user', content: 'Hi!' }],
+        temperature: 0.3,
+        n: 1,
+        response_format: { type: 'json_object' },
+        // @ts-expect-error: an unknown parameter must pass through to compatible servers untouched
+        top_k: 5,
+      })
+      .withResponse()
+    assert.equal(data.choices[0]?.message.content, 'Hi there')
+    assert.equal(data.model, 'small')
+    assert.deepEqual(data.usage, { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 })
+    assert.equal(response.headers.get('x-switchyard-provider'), 'vllm')
+    assert.equal(response.headers.get('x-switchyard-model'), 'meta-llama/Llama-3.1-8B-Instruct')
+    assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/)
+    const sent = upstream.requests.at(-1)!
+    assert.equal(sent.path, '/v1/chat/completions')
+    assert.equal(sent.headers.authorization, 'Bearer sk-upstream-secret-123456')
+    assert.deepEqual(sent.body, {
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      messages: [{ role: 'user', content: 'Hi!' }],
+      temperature: 0.3,
+      n: 1,
+      response_format: { type: 'json_object' },
+      top_k: 5,
+    })
+  })
+
+  test('unstreamed: n > 1 and tool calls pass through both ways', async () => {
+    const toolCall = {
+      id: 'call_1',
+      type: 'function' as const,
+      function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    }
+    upstream.handle((_request, response) =>
+      sendJson(response, 200, {
+        ...completion('x', ''),
+        choices: [0, 1].map((index) => ({
+          index,
+          message: { role: 'assistant', content: null, tool_calls: [toolCall], refusal: null },
+          finish_reason: 'tool_calls',
+          logprobs: null,
+        })),
+      }),
+    )
+    const tools = [
+      {
+        type: 'function' as const,
+        function: {
+          name: 'get_weather',
+          parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        },
+      },
+    ]
+    const result = await gateway.client.chat.completions.create({
+      model: 'albert-small',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      n: 2,
+      tools,
+      tool_choice: 'auto',
+    })
+    assert.equal(result.choices.length, 2)
+    assert.deepEqual(result.choices[1]?.message.tool_calls, [toolCall])
+    assert.equal(result.choices[1]?.finish_reason, 'tool_calls')
+    const sent = upstream.requests.at(-1)!.body as Record<string, unknown>
+    assert.deepEqual(sent.tools, tools)
+    assert.equal(sent.n, 2)
+    assert.equal(sent.tool_choice, 'auto')
+  })
+
+  test('streamed: chunks arrive in order with the asked model, and usage is stripped when not asked for', async () => {
+    upstream.handle((_request, response) =>
+      sendEvents(response, streamEvents('upstream-model', ['Hello', ' world'], true)),
+    )
+    const stream = await gateway.client.chat.completions.create({
+      model: 'albert-small',
+      messages: [{ role: 'user', content: 'Hi!' }],
+      stream: true,
+    })
+    const chunks = []
+    for await (const chunk of stream) chunks.push(chunk)
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.choices[0]?.delta.content),
+      ['', 'Hello', ' world', undefined],
+    )
+    assert.equal(chunks[0]?.choices[0]?.delta.role, 'assistant')
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, 'stop')
+    assert.ok(chunks.every((chunk) => chunk.model === 'albert-small' && chunk.usage === undefined))
+    // The gateway asks for usage even when the client did not, to count the request.
+    const sent = upstream.requests.at(-1)!.body as Record<string, unknown>
+    assert.deepEqual(sent.stream_options, { include_usage: true })
+    assert.equal(sent.stream, true)
+  })
+
+  test('streamed: usage chunk is relayed when the client asks for it', async () => {
+    upstream.handle((_request, response) =>
+      sendEvents(response, streamEvents('upstream-model', ['Hi'], true)),
+    )
+    const stream = await gateway.client.chat.completions.create({
+      model: 'albert-small',
+      messages: [{ role: 'user', content: 'Hi!' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    const chunks = []
+    for await (const chunk of stream) chunks.push(chunk)
+    const last = chunks.at(-1)!
+    assert.deepEqual(last.choices, [])
+    assert.deepEqual(last.usage, { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 })
+  })
+
+  test('streamed: raw SSE framing is text/event-stream ending in [DONE], chunks forwarded as they arrive', async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    upstream.handle(async (_request, response) => {
+      const events = streamEvents('m', ['first', 'second'], false)
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      response.write(`data: ${JSON.stringify(events[0]!.data)}\n\n`)
+      response.write(`data: ${JSON.stringify(events[1]!.data)}\n\n`)
+      await held
+      for (const event of events.slice(2)) {
+        response.write(
+          `data: ${typeof event.data === 'string' ? event.data : JSON.stringify(event.data)}\n\n`,
+        )
+      }
+      response.end()
+    })
+    const response = await fetch(`${gateway.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${gateway.client.apiKey}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        model: 'albert-small',
+        stream: true,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    })
+    assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8')
+    const reader = response.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ''
+    // The first chunks reach the client while the upstream is still holding the rest.
+    while (!text.includes('"first"')) text += decoder.decode((await reader.read()).value)
+    release()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+    }
+    assert.ok(text.endsWith('data: [DONE]\n\n'))
+    assert.equal(text.match(/^data: /gm)?.length, 5)
+  })
+
+  test('mock provider: the README snippet, streamed and unstreamed, through the SDK', async () => {
+    const models = (await gateway.client.models.list()).data as unknown as {
+      id: string
+      type: string
+    }[]
+    const model = models.find((entry) =>
+      ['text-generation', 'image-text-to-text'].includes(entry.type),
+    )!.id
+    assert.equal(model, 'albert-small')
+    const reply = await gateway.client.chat.completions.create({
+      model: 'mock-echo',
+      messages: [{ role: 'user', content: 'Hi there gateway' }],
+    })
+    assert.equal(reply.choices[0]?.message.content, 'Hi there gateway')
+    assert.ok((reply.usage?.completion_tokens ?? 0) > 0)
+    const stream = await gateway.client.chat.completions.create({
+      model: 'mock-echo',
+      messages: [{ role: 'user', content: 'Hi there gateway' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    let text = ''
+    let usage: unknown
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? ''
+      usage ??= chunk.usage
+    }
+    assert.equal(text, 'Hi there gateway')
+    assert.deepEqual(usage, { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 })
+  })
+
+  test('models: list carries types and catalog fields; aliases resolve; keys see only allowed models', async () => {
+    const list = await gateway.client.models.list()
+    const entries = list.data as unknown as Record<string, unknown>[]
+    assert.deepEqual(
+      entries.map((entry) => [entry.id, entry.type]),
+      [
+        ['albert-small', 'text-generation'],
+        ['albert-vision', 'image-text-to-text'],
+        ['mock-echo', 'text-generation'],
+        ['embeddings-small', 'text-embeddings-inference'],
+      ],
+    )
+    const small = entries[0]!
+    assert.equal(small.object, 'model')
+    assert.equal(small.owned_by, 'vllm')
+    assert.deepEqual(small.aliases, ['small'])
+    assert.equal(small.max_context_length, 32768)
+    assert.deepEqual(small.costs, { prompt_tokens: 0.15, completion_tokens: 0.6 })
+    assert.equal(typeof small.created, 'number')
+    const byAlias = await gateway.client.models.retrieve('small')
+    assert.equal(byAlias.id, 'albert-small')
+    const bob = gateway.clientFor('sk-test-bob-0123456789abcdefgh')
+    assert.deepEqual(
+      (await bob.models.list()).data.map((entry) => entry.id),
+      ['mock-echo'],
+    )
+  })
+})

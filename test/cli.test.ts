@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import OpenAI from 'openai'
+import { runCli, serve } from './helpers/cli.ts'
+import { sendEvents, startFakeUpstream } from './helpers/fake-upstream.ts'
+import { streamEvents } from './helpers/openai-fixtures.ts'
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'switchyard-cli-'))
+}
+
+describe('switchyard check', () => {
+  test('a valid config passes with exit code 0, interpolating the environment', () => {
+    const dir = tempDir()
+    const file = join(dir, 'switchyard.yaml')
+    writeFileSync(
+      file,
+      `server: { host: 127.0.0.1, port: "\${PORT:-8090}" }
+auth:
+  keys:
+    - { name: alice, key: "\${ALICE_KEY}", models: ["*"] }
+providers:
+  vllm: { kind: openai, base_url: "http://127.0.0.1:8000/v1", api_key: "\${VLLM_KEY:-}" }
+  demo: { kind: mock }
+models:
+  - id: albert-small
+    type: text-generation
+    aliases: [small]
+    max_context_length: 32768
+    costs: { prompt_tokens: 0.15, completion_tokens: 0.6 }
+    route: { provider: vllm, model: meta-llama/Llama-3.1-8B-Instruct }
+`,
+    )
+    const result = runCli(['check', '--config', file], {
+      env: { ALICE_KEY: 'alice-secret-0123456789' },
+    })
+    assert.equal(result.status, 0, result.stderr)
+    assert.match(result.stdout, /valid \(2 providers, 1 models, 1 keys\)/)
+  })
+
+  test('a broken config prints every problem with its path and line, exit code 2', () => {
+    const dir = tempDir()
+    const file = join(dir, 'broken.yaml')
+    writeFileSync(
+      file,
+      `server:
+  port: eighty
+  colour: blue
+auth:
+  keys:
+    - { name: alice, key: "\${MISSING_KEY_VAR}" }
+providers:
+  vllm: { kind: openia, base_url: "http://127.0.0.1:8000/v1" }
+  ok: { kind: openai, base_url: "not a url" }
+models:
+  - { id: small, type: text-generation, route: { provider: nowhere } }
+  - { id: small, type: chat, route: { provider: ok } }
+`,
+    )
+    const result = runCli(['check', '--config', file], { env: { MISSING_KEY_VAR: '' } })
+    assert.equal(result.status, 2)
+    const expected = [
+      /server\.port \(line 2:\d+\): .*number/i,
+      /server\.colour|Unrecognized key.*colour/,
+      /auth\.keys\[0\]\.key \(line 6:\d+\): environment variable MISSING_KEY_VAR is not set/,
+      /providers\.vllm\.kind \(line 8:\d+\)/,
+      /providers\.ok\.base_url \(line 9:\d+\)/,
+      /models\[0\]\.route\.provider \(line 11:\d+\): unknown provider "nowhere"/,
+      /models\[1\]\.type \(line 12:\d+\)/,
+    ]
+    for (const pattern of expected) assert.match(result.stderr, pattern)
+  })
+
+  test('a missing file and a YAML syntax error are reported, exit code 2', () => {
+    assert.equal(runCli(['check', '--config', '/nonexistent/switchyard.yaml']).status, 2)
+    const dir = tempDir()
+    const file = join(dir, 'bad.yaml')
+    writeFileSync(file, 'providers: { demo: { kind: mock }\nmodels: [\n')
+    const result = runCli(['check', '--config', file])
+    assert.equal(result.status, 2)
+    assert.match(result.stderr, /line \d+:\d+/)
+  })
+})
+
+describe('switchyard serve', () => {
+  test('the embedded default generates a key once, stores it 0600, and serves the mock model with it', async () => {
+    const cwd = tempDir()
+    const first = await serve(['--port', '0'], {
+      cwd,
+      env: { OPENAI_API_KEY: '', SWITCHYARD_API_KEY: '' },
+    })
+    try {
+      const key = readFileSync(join(cwd, 'data/default-key'), 'utf8').trim()
+      assert.ok(first.stderr().includes(key), 'the generated key is printed on first start')
+      assert.equal(statSync(join(cwd, 'data/default-key')).mode & 0o777, 0o600)
+      assert.ok(!first.stdout().includes(key), 'the key is never in the logs')
+      const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: key, maxRetries: 0 })
+      const models = (await client.models.list()).data as unknown as { id: string; type: string }[]
+      const model = models.find((entry) =>
+        ['text-generation', 'image-text-to-text'].includes(entry.type),
+      )!.id
+      const reply = await client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'Hi!' }],
+      })
+      assert.equal(reply.choices[0]?.message.content, 'Hi!')
+      const open = new OpenAI({
+        baseURL: `${first.url}/v1`,
+        apiKey: 'guess-0123456789abcdef',
+        maxRetries: 0,
+      })
+      await assert.rejects(open.models.list(), OpenAI.AuthenticationError)
+    } finally {
+      first.child.kill('SIGTERM')
+      assert.equal(await first.exited, 0)
+    }
+    const second = await serve(['--port', '0'], {
+      cwd,
+      env: { OPENAI_API_KEY: '', SWITCHYARD_API_KEY: '' },
+    })
+    second.child.kill('SIGTERM')
+    await second.exited
+    assert.ok(!second.stderr().includes('generated an API key'), 'shown once only')
+  })
+
+  test('SIGTERM stops accepting, lets a live stream finish, then exits 0', async () => {
+    const upstream = await startFakeUpstream((_request, response) =>
+      sendEvents(response, streamEvents('m', ['one', 'two', 'three', 'four', 'five'], true), {
+        delayMs: 150,
+      }),
+    )
+    const cwd = tempDir()
+    const file = join(cwd, 'switchyard.yaml')
+    writeFileSync(
+      file,
+      `auth: { keys: [ { name: t, key: test-key-0123456789abcdef } ] }
+providers: { up: { kind: openai, base_url: "${upstream.url}/v1" } }
+models: [ { id: m, type: text-generation, route: { provider: up } } ]
+`,
+    )
+    // No --config: ./switchyard.yaml in the working directory is used.
+    const server = await serve(['--port', '0'], { cwd })
+    try {
+      const client = new OpenAI({
+        baseURL: `${server.url}/v1`,
+        apiKey: 'test-key-0123456789abcdef',
+        maxRetries: 0,
+      })
+      const stream = await client.chat.completions.create({
+        model: 'm',
+        messages: [{ role: 'user', content: 'x' }],
+        stream: true,
+      })
+      const words: string[] = []
+      let signalled = false
+      for await (const part of stream) {
+        words.push(part.choices[0]?.delta.content ?? '')
+        if (!signalled) {
+          signalled = true
+          server.child.kill('SIGTERM')
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          await assert.rejects(
+            fetch(`${server.url}/health`),
+            'new connections are refused while draining',
+          )
+        }
+      }
+      assert.equal(words.join(''), 'onetwothreefourfive')
+      assert.equal(await server.exited, 0)
+      assert.match(server.stdout(), /"signal":"SIGTERM"/)
+    } finally {
+      server.child.kill('SIGKILL')
+      await upstream.close()
+    }
+  })
+})
