@@ -32,7 +32,7 @@ models:
   })
 
   test('unstreamed: swaps the model upstream, passes other parameters, answers with the asked model', async () => {
-    upstream.handle((request, response) =>
+    upstream.handle((_request, response) =>
       sendJson(response, 200, completion('llama-3.1-8b-upstream-name', 'Hi there')),
     )
     const { data, response } = await gateway.client.chat.completions

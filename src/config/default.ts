@@ -16,12 +16,9 @@ export function defaultConfigSource(environment: NodeJS.ProcessEnv): string {
     '    route: { provider: mock, model: mock-echo }',
   ]
   if (environment.OPENAI_API_KEY) {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file reference, interpolated later
-    lines.splice(
-      2,
-      0,
-      '  openai: { kind: openai, base_url: "${OPENAI_BASE_URL:-https://api.openai.com/v1}", api_key: "${OPENAI_API_KEY}" }',
-    )
+    const baseUrl = environment.OPENAI_BASE_URL || 'https://api.openai.com/v1'
+    const provider = { kind: 'openai', base_url: baseUrl, api_key: environment.OPENAI_API_KEY }
+    lines.splice(2, 0, `  openai: ${JSON.stringify(provider)}`)
     const openaiModels: [string, string, number, number, number][] = [
       ['gpt-4o-mini', 'image-text-to-text', 128000, 0.15, 0.6],
       ['gpt-4o', 'image-text-to-text', 128000, 2.5, 10],
