@@ -5,6 +5,7 @@
 import { createKeyRing, type KeyRing, type KeySpec } from './auth/keys.ts'
 import { type Catalog, createCatalog } from './catalog.ts'
 import type { Config } from './config/schema.ts'
+import type { RequestRecorder } from './core/request-record.ts'
 import { providerDefinition } from './providers/registry.ts'
 import type { Provider } from './upstream/call.ts'
 
@@ -13,6 +14,8 @@ export interface Gateway {
   catalog: Catalog
   keys: KeyRing
   providers: ReadonlyMap<string, Provider>
+  /** Told about every finished chat request (usage log, metrics); they queue, never block. */
+  recorders: RequestRecorder[]
   close(): Promise<void>
 }
 
@@ -41,6 +44,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     catalog: createCatalog(config.models, (options.now ?? Date.now)()),
     keys: createKeyRing([...config.auth.keys, ...(options.extraKeys ?? [])]),
     providers,
+    recorders: [],
     async close() {
       await Promise.all([...providers.values()].map((provider) => provider.transport.close()))
     },

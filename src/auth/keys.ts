@@ -5,9 +5,17 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { compileGlobs } from '../core/glob.ts'
+import type { KeyBudget, KeyLimits } from './key-shape.ts'
 
 export interface ClientKey {
+  /** Stable id: `config:<name>` for config-file keys, the store's id for stored keys. */
+  id: string
   name: string
+  limits: KeyLimits | undefined
+  budget: KeyBudget | undefined
+  /** Epoch milliseconds, or undefined for a key that does not expire. */
+  expiresAt: number | undefined
+  labels: Record<string, string> | undefined
   /** True when the key may use the catalog model with this id. */
   allows(modelId: string): boolean
 }
@@ -20,6 +28,10 @@ export interface KeySpec {
   name: string
   key: string
   models: readonly string[]
+  limits?: KeyLimits | undefined
+  budget?: KeyBudget | undefined
+  expires_at?: string | null | undefined
+  labels?: Record<string, string> | undefined
 }
 
 export function hashSecret(secret: string): Buffer {
@@ -35,7 +47,12 @@ export function createKeyRing(specs: readonly KeySpec[]): KeyRing {
     byDigest.set(digest.toString('base64'), {
       digest,
       key: {
+        id: `config:${spec.name}`,
         name: spec.name,
+        limits: spec.limits,
+        budget: spec.budget,
+        expiresAt: spec.expires_at ? Date.parse(spec.expires_at) : undefined,
+        labels: spec.labels,
         allows(modelId) {
           let allowed = cache.get(modelId)
           if (allowed === undefined) {

@@ -1,5 +1,6 @@
 /** The config file's schema. Unknown keys and wrong types are errors that name their path. */
 import { z } from 'zod'
+import { keyShapeFields } from '../auth/key-shape.ts'
 import { providerConfigSchema } from '../providers/registry.ts'
 import { routeConfigSchema } from '../routing/config.ts'
 
@@ -12,10 +13,8 @@ export const modelTypes = [
 ] as const
 
 const clientKeySchema = z.strictObject({
-  name: z.string().min(1),
+  ...keyShapeFields,
   key: z.string().min(16, 'a client key needs at least 16 characters'),
-  /** Allow-list of model ids (glob patterns); aliases resolve before matching. */
-  models: z.array(z.string().min(1)).default(['*']),
 })
 
 const modelSchema = z.strictObject({

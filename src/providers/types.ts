@@ -50,6 +50,12 @@ export interface StreamTranslator {
 }
 
 export interface ProviderAdapter {
+  /**
+   * The provider cannot fetch `http(s)` image URLs itself: the shared plumbing downloads them
+   * (size-capped, never from loopback or private addresses) and inlines them as data URLs before
+   * `buildRequest` sees the request.
+   */
+  readonly inlinesImageUrls?: boolean
   buildRequest(request: ChatRequest, target: TargetContext): BuiltRequest
   parseResponse(body: string, target: TargetContext): ChatCompletion
   createStreamTranslator(target: TargetContext): StreamTranslator

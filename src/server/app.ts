@@ -51,12 +51,20 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     const id =
       typeof incomingId === 'string' && incomingId.length <= 200 ? incomingId : randomUUID()
     response.setHeader('x-request-id', id)
-    const context: RequestContext = { id, request, response, startedAt, key: undefined, log: {} }
+    const context: RequestContext = {
+      id,
+      request,
+      response,
+      startedAt,
+      key: undefined,
+      record: undefined,
+      log: {},
+    }
     const url = request.url ?? '/'
     const queryAt = url.indexOf('?')
     const path = queryAt === -1 ? url : url.slice(0, queryAt)
     inFlight++
-    let errorCode: string | undefined
+    let failure: GatewayError | undefined
     try {
       if (draining) {
         response.setHeader('connection', 'close')
@@ -71,23 +79,33 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
       }
       await handler(context)
     } catch (error) {
-      const failure = sendError(response, error)
-      errorCode = failure.code
+      failure = sendError(response, error)
       if (failure.status >= 500 && !(error instanceof GatewayError)) {
         logger.error({ request_id: id, err: error }, 'unhandled error')
       }
     } finally {
       inFlight--
+      const latencyMs = performance.now() - startedAt
+      const { record } = context
+      if (record !== undefined) {
+        record.status = response.statusCode
+        record.latencyMs = latencyMs
+        if (failure !== undefined) {
+          record.errorCode = failure.code
+          record.errorType = failure.type
+        }
+        for (const recorder of gateway.recorders) recorder.record(record)
+      }
       logger.info(
         {
           request_id: id,
           method: request.method,
           path,
           status: response.statusCode,
-          latency_ms: Math.round((performance.now() - startedAt) * 100) / 100,
+          latency_ms: Math.round(latencyMs * 100) / 100,
           key: context.key?.name,
           ...context.log,
-          ...(errorCode === undefined ? {} : { error_code: errorCode }),
+          ...(failure === undefined ? {} : { error_code: failure.code }),
         },
         'request',
       )

@@ -14,6 +14,9 @@ export function authenticate(context: RequestContext, keys: KeyRing): ClientKey 
   }
   const key = keys.authenticate(secret)
   if (key === undefined) throw new GatewayError('invalid_api_key', 'Invalid API key')
+  if (key.expiresAt !== undefined && key.expiresAt <= Date.now()) {
+    throw new GatewayError('invalid_api_key', 'This API key has expired')
+  }
   context.key = key
   return key
 }

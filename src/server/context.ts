@@ -1,6 +1,7 @@
 /** What one HTTP request carries through the server, and what its access-log line reports. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ClientKey } from '../auth/keys.ts'
+import type { RequestRecord } from '../core/request-record.ts'
 
 export interface RequestContext {
   id: string
@@ -9,6 +10,8 @@ export interface RequestContext {
   /** `performance.now()` when the request arrived. */
   startedAt: number
   key: ClientKey | undefined
+  /** Set by handlers whose requests are recorded (usage log, metrics). */
+  record: RequestRecord | undefined
   /** Fields the access log reports besides method, path, status and latency. */
   log: {
     model?: string

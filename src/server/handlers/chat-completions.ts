@@ -1,9 +1,12 @@
 /**
  * `POST /v1/chat/completions`: authenticate, read and validate the body, resolve the model, check
- * the key may use it, execute its route, then answer with JSON or a stream.
+ * the key may use it, execute its route, then answer with JSON or a stream. What happened is
+ * written into the request record that the usage log and metrics read when the request ends.
  */
-import type { ChatRequest } from '../../core/chat.ts'
+import type { ChatRequest, CompletionUsage } from '../../core/chat.ts'
+import { computeCost } from '../../core/cost.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { emptyRecord, type RequestRecord } from '../../core/request-record.ts'
 import { validateChatRequest } from '../../core/validate-chat-request.ts'
 import type { Gateway } from '../../gateway.ts'
 import { executeRoute } from '../../routing/execute.ts'
@@ -17,10 +20,14 @@ export function createChatCompletionsHandler(gateway: Gateway) {
   const bodyLimit = gateway.config.server.body_limit
 
   return async function chatCompletions(context: RequestContext): Promise<void> {
+    const record = emptyRecord(context.id, Date.now())
+    context.record = record
     const key = authenticate(context, gateway.keys)
+    record.keyId = key.id
+    record.keyName = key.name
     const request: ChatRequest = validateChatRequest(await readJsonBody(context.request, bodyLimit))
-    context.log.model = request.model
-    context.log.stream = request.stream === true
+    record.model = context.log.model = request.model
+    record.stream = context.log.stream = request.stream === true
 
     const model = gateway.catalog.resolve(request.model)
     if (model === undefined) {
@@ -28,13 +35,12 @@ export function createChatCompletionsHandler(gateway: Gateway) {
         param: 'model',
       })
     }
+    record.modelId = model.id
     if (!key.allows(model.id)) {
       throw new GatewayError(
         'model_not_allowed',
         `This API key may not use the model '${request.model}'`,
-        {
-          param: 'model',
-        },
+        { param: 'model' },
       )
     }
 
@@ -50,9 +56,9 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       requestedModel: request.model,
       signal: abort.signal,
     })
-    context.log.provider = result.provider
-    context.log.upstream_model = result.upstreamModel
-    context.log.attempts = result.attempts
+    record.provider = context.log.provider = result.provider
+    record.upstreamModel = context.log.upstream_model = result.upstreamModel
+    record.attempts = context.log.attempts = result.attempts
     const headers: Record<string, string> = {
       'x-switchyard-provider': result.provider,
       'x-switchyard-model': result.upstreamModel,
@@ -61,14 +67,37 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
 
     if (result.type === 'completion') {
+      recordUsage(record, result.completion.usage, model.costs)
       sendJson(response, 200, result.completion, headers)
       return
     }
     const outcome = await writeEventStream(response, result.parts, headers)
+    recordUsage(record, outcome.usage, model.costs)
     if (outcome.firstChunkAt !== undefined) {
-      context.log.ttfb_ms = Math.round((outcome.firstChunkAt - context.startedAt) * 100) / 100
+      record.ttftMs = outcome.firstChunkAt - context.startedAt
+      context.log.ttfb_ms = Math.round(record.ttftMs * 100) / 100
     }
-    if (outcome.error) context.log.error_code = outcome.error.code
-    if (outcome.disconnected) context.log.error_code = 'client_disconnected'
+    if (outcome.error) {
+      record.errorCode = context.log.error_code = outcome.error.code
+      record.errorType = outcome.error.type
+    }
+    if (outcome.disconnected) record.errorCode = context.log.error_code = 'client_disconnected'
   }
+}
+
+function recordUsage(
+  record: RequestRecord,
+  usage: CompletionUsage | null | undefined,
+  costs: Parameters<typeof computeCost>[0],
+): void {
+  if (!usage) return
+  record.promptTokens = usage.prompt_tokens ?? 0
+  record.completionTokens = usage.completion_tokens ?? 0
+  record.cachedTokens = usage.prompt_tokens_details?.cached_tokens ?? 0
+  record.cost = computeCost(
+    costs,
+    record.promptTokens,
+    record.completionTokens,
+    record.cachedTokens,
+  )
 }
