@@ -65,7 +65,7 @@ export function createImageFetcher(
         if (redirects >= config.max_redirects) {
           throw new ImageFetchError(`more than ${config.max_redirects} redirects`)
         }
-        url = parseHttpUrl(new URL(location, url).href)
+        url = parseHttpUrl(location, url)
         continue
       }
       if (statusCode < 200 || statusCode >= 300) {
@@ -145,10 +145,10 @@ function blocked(host: string): ImageFetchError {
   )
 }
 
-function parseHttpUrl(text: string): URL {
+function parseHttpUrl(text: string, base?: URL): URL {
   let url: URL
   try {
-    url = new URL(text)
+    url = new URL(text, base)
   } catch {
     throw new ImageFetchError('the image URL is not a valid URL')
   }
