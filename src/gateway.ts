@@ -8,6 +8,7 @@ import type { Config } from './config/schema.ts'
 import type { RequestRecorder } from './core/request-record.ts'
 import { providerDefinition } from './providers/registry.ts'
 import type { Provider } from './upstream/call.ts'
+import { createImageInliner, type ImageInliner } from './upstream/inline-images.ts'
 
 export interface Gateway {
   config: Config
@@ -27,16 +28,21 @@ export interface GatewayOptions {
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
   const providers = new Map<string, Provider>()
+  // One downloader (one connection pool) for every provider that needs image URLs inlined.
+  let imageInliner: ImageInliner | undefined
   for (const [name, providerConfig] of Object.entries(config.providers)) {
     const definition = providerDefinition(providerConfig.kind)
     const transport = definition.createTransport?.(providerConfig)
     if (transport === undefined)
       throw new Error(`Provider kind ${providerConfig.kind} has no transport`)
+    const adapter = definition.createAdapter(providerConfig)
+    if (adapter.inlinesImageUrls) imageInliner ??= createImageInliner(config.server.image_fetch)
     providers.set(name, {
       name,
       kind: providerConfig.kind,
-      adapter: definition.createAdapter(providerConfig),
+      adapter,
       transport,
+      imageInliner: adapter.inlinesImageUrls ? imageInliner : undefined,
     })
   }
   return {
@@ -46,7 +52,10 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     providers,
     recorders: [],
     async close() {
-      await Promise.all([...providers.values()].map((provider) => provider.transport.close()))
+      await Promise.all([
+        ...[...providers.values()].map((provider) => provider.transport.close()),
+        imageInliner?.close(),
+      ])
     },
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { keyShapeFields } from '../auth/key-shape.ts'
 import { providerConfigSchema } from '../providers/registry.ts'
 import { routeConfigSchema } from '../routing/config.ts'
+import { imageFetchConfigSchema } from '../upstream/image-fetch-config.ts'
 
 export const modelTypes = [
   'text-generation',
@@ -53,6 +54,8 @@ export const configSchema = z.strictObject({
         .default('info'),
       /** Where the gateway keeps its own files (the generated default key). */
       data_dir: z.string().default('./data'),
+      /** Downloading image URLs for providers that only take inline images. */
+      image_fetch: imageFetchConfigSchema,
     })
     .prefault({}),
   auth: z
