@@ -68,7 +68,12 @@ function readErrorBody(body: string): GeminiError | undefined {
   if (record === null || typeof record !== 'object') return undefined
   const error = (record as { error?: unknown }).error
   if (error === null || typeof error !== 'object') return undefined
-  const { code, message, status, details } = error as Record<string, unknown>
+  return narrowError(error as Record<string, unknown>)
+}
+
+/** Keeps the fields of Google's RPC status that have the expected types. */
+export function narrowError(error: Record<string, unknown>): GeminiError {
+  const { code, message, status, details } = error
   const result: GeminiError = {}
   if (typeof code === 'number') result.code = code
   if (typeof message === 'string') result.message = message

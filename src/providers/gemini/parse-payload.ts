@@ -3,6 +3,7 @@
  * translators read (objects and arrays where they are expected) so nothing below meets junk.
  */
 import { GatewayError } from '../../core/errors.ts'
+import { narrowError } from './map-error.ts'
 import type { GeminiErrorBody, GeminiResponse } from './wire-types.ts'
 
 export type GeminiPayload =
@@ -18,21 +19,20 @@ export function parsePayload(text: string): GeminiPayload {
   }
   if (!isRecord(parsed)) throw malformed('a body that is not a JSON object')
   if (isRecord(parsed.error)) {
-    return { type: 'error', error: parsed.error as GeminiErrorBody['error'] }
+    return { type: 'error', error: narrowError(parsed.error) }
   }
   const { candidates, usageMetadata, promptFeedback } = parsed
   if (candidates !== undefined) {
     if (!Array.isArray(candidates)) throw malformed('candidates that are not a list')
     for (const candidate of candidates) {
       if (!isRecord(candidate)) throw malformed('a candidate that is not an object')
-      const content = candidate.content
-      if (content !== undefined && !(isRecord(content) && isOptionalList(content.parts))) {
+      const { content } = candidate
+      if (content === undefined) continue
+      if (!isRecord(content) || !(content.parts === undefined || Array.isArray(content.parts))) {
         throw malformed('a candidate whose content has no list of parts')
       }
-      if (Array.isArray((content as { parts?: unknown } | undefined)?.parts)) {
-        for (const part of (content as { parts: unknown[] }).parts) {
-          if (!isRecord(part)) throw malformed('a part that is not an object')
-        }
+      if (Array.isArray(content.parts) && !content.parts.every(isRecord)) {
+        throw malformed('a part that is not an object')
       }
     }
   }
@@ -47,10 +47,6 @@ export function parsePayload(text: string): GeminiPayload {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
-function isOptionalList(value: unknown): boolean {
-  return value === undefined || Array.isArray(value)
 }
 
 function malformed(what: string): GatewayError {

@@ -111,7 +111,7 @@ function userParts(
   content: string | readonly ChatCompletionContentPart[],
   param: string,
 ): GeminiPart[] {
-  if (typeof content === 'string') return [{ text: content }]
+  if (typeof content === 'string') return content.length > 0 ? [{ text: content }] : []
   return content.map((part, index): GeminiPart => {
     const partParam = `${param}[${index}]`
     switch (part.type) {
