@@ -2,11 +2,18 @@
 import { z } from 'zod'
 import { anthropicProvider } from './anthropic/index.ts'
 import { azureOpenAIProvider } from './azure-openai/index.ts'
+import { geminiProvider } from './gemini/index.ts'
 import { mockProvider } from './mock/index.ts'
 import { openaiProvider } from './openai/index.ts'
 import type { ProviderDefinition } from './types.ts'
 
-const definitions = [openaiProvider, mockProvider, anthropicProvider, azureOpenAIProvider] as const
+const definitions = [
+  openaiProvider,
+  mockProvider,
+  anthropicProvider,
+  azureOpenAIProvider,
+  geminiProvider,
+] as const
 
 type Definition = (typeof definitions)[number]
 export type ProviderConfig = Definition extends ProviderDefinition<infer Config> ? Config : never
