@@ -55,6 +55,8 @@ describe('kind: anthropic through the openai SDK', () => {
   before(async () => {
     upstream = await startFakeUpstream(() => {})
     gateway = await startTestGateway(`
+# These tests replay upstream failures on one target on purpose: keep its breaker closed.
+routing: { circuit_breaker: { failure_threshold: 1000 } }
 providers:
   claude: { kind: anthropic, base_url: "${upstream.url}", api_key: ${apiKey}, headers: { anthropic-beta: test-beta } }
 models:

@@ -36,6 +36,8 @@ describe('kind: azure-openai through the openai SDK', () => {
     upstream = await startFakeUpstream(() => {})
     upstream.handle(azureGate(azureKey, (request, response) => answer(request, response)))
     gateway = await startTestGateway(`
+# These tests replay upstream failures on one target on purpose: keep its breaker closed.
+routing: { circuit_breaker: { failure_threshold: 1000 } }
 providers:
   azure: { kind: azure-openai, base_url: "${upstream.url}", api_key: ${azureKey}, deployments: { gpt-4o: gpt-4o-prod } }
   azure_preview: { kind: azure-openai, base_url: "${upstream.url}/openai/", api_key: ${azureKey}, api_version: 2025-04-01-preview }

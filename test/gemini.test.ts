@@ -95,6 +95,8 @@ describe('Gemini through the gateway', () => {
   before(async () => {
     upstream = await startFakeUpstream(() => {})
     gateway = await startTestGateway(`
+# These tests replay upstream failures on one target on purpose: keep its breaker closed.
+routing: { circuit_breaker: { failure_threshold: 1000 } }
 providers:
   google:
     kind: gemini

@@ -2,7 +2,8 @@
 import { z } from 'zod'
 import { keyShapeFields } from '../auth/key-shape.ts'
 import { providerConfigSchema } from '../providers/registry.ts'
-import { routeConfigSchema } from '../routing/config.ts'
+import { modelRouteSchema, routeConfigSchema } from '../routing/config.ts'
+import { routeReferenceProblems } from '../routing/reference-problems.ts'
 import { imageFetchConfigSchema } from '../upstream/image-fetch-config.ts'
 
 export const modelTypes = [
@@ -33,8 +34,32 @@ const modelSchema = z.strictObject({
       cached_tokens: z.number().nonnegative().optional(),
     })
     .optional(),
-  route: routeConfigSchema,
+  /** A routing config, or the id of a saved one under `configs:`. */
+  route: modelRouteSchema,
 })
+
+const routingSchema = z
+  .strictObject({
+    /** Hosts (globs, `host` or `host:port`) a per-request config may send to as `custom_host`. */
+    allowed_custom_hosts: z.array(z.string().min(1)).default([]),
+    retry: z
+      .strictObject({
+        base_delay_ms: z.number().int().nonnegative().default(250),
+        max_delay_ms: z.number().int().nonnegative().default(8000),
+        /** A longer `retry-after` is not waited for: the route falls back instead. */
+        max_retry_after_ms: z.number().int().nonnegative().default(30_000),
+      })
+      .prefault({}),
+    circuit_breaker: z
+      .strictObject({
+        /** Failures in a row that open a target's breaker. */
+        failure_threshold: z.number().int().positive().default(5),
+        /** How long an open target is skipped before one probe request. */
+        cooldown_ms: z.number().int().positive().default(30_000),
+      })
+      .prefault({}),
+  })
+  .prefault({})
 
 export const configSchema = z.strictObject({
   server: z
@@ -65,6 +90,9 @@ export const configSchema = z.strictObject({
     .prefault({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), providerConfigSchema).default({}),
   models: z.array(modelSchema).default([]),
+  /** Saved routing configs, by id: a model's `route` or a request's `x-switchyard-config` names one. */
+  configs: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), routeConfigSchema).default({}),
+  routing: routingSchema,
 })
 
 export type Config = z.infer<typeof configSchema>
@@ -85,7 +113,6 @@ export function referenceProblems(raw: unknown): { path: Path; message: string }
       : {}
   const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [])
   const root = record(raw)
-  const providers = record(root.providers)
   const seen = new Map<string, string>()
   list(root.models).forEach((item, index) => {
     const model = record(item)
@@ -103,14 +130,8 @@ export function referenceProblems(raw: unknown): { path: Path; message: string }
         problems.push({ path, message: `"${name}" is already used by ${previous}` })
       seen.set(name, `models[${index}]`)
     }
-    const provider = record(model.route).provider
-    if (typeof provider === 'string' && !(provider in providers)) {
-      problems.push({
-        path: ['models', index, 'route', 'provider'],
-        message: `unknown provider "${provider}"; defined: ${Object.keys(providers).join(', ') || 'none'}`,
-      })
-    }
   })
+  problems.push(...routeReferenceProblems(root))
   const keyNames = new Set<unknown>()
   list(record(root.auth).keys).forEach((item, index) => {
     const name = record(item).name

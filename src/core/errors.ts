@@ -42,6 +42,7 @@ const catalogue = {
   upstream_overloaded: { status: 503, type: 'overloaded_error' },
   no_healthy_target: { status: 503, type: 'overloaded_error' },
   shutting_down: { status: 503, type: 'api_error' },
+  client_disconnected: { status: 499, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'timeout_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, CatalogueEntry>
@@ -68,6 +69,8 @@ export class GatewayError extends Error {
   readonly param: string | null
   readonly retryAfter: number | undefined
   readonly publicCode: string | null
+  /** The status the upstream answered, before mapping; routing matches `on_status_codes` on it. */
+  upstreamStatus: number | undefined = undefined
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })

@@ -47,7 +47,8 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const startedAt = performance.now()
-    const incomingId = request.headers['x-request-id']
+    // Portkey SDKs send their trace id; it serves as the request id when no x-request-id came.
+    const incomingId = request.headers['x-request-id'] ?? request.headers['x-portkey-trace-id']
     const id =
       typeof incomingId === 'string' && incomingId.length <= 200 ? incomingId : randomUUID()
     response.setHeader('x-request-id', id)

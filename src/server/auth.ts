@@ -1,11 +1,20 @@
-/** Authenticates a request from its `Authorization: Bearer` header. */
+/**
+ * Authenticates a request from its `Authorization: Bearer` header, or from `x-portkey-api-key`
+ * (Portkey SDKs send the gateway key there; their `Authorization` may carry a provider key, which
+ * is never used).
+ */
 import type { ClientKey, KeyRing } from '../auth/keys.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { RequestContext } from './context.ts'
 
 export function authenticate(context: RequestContext, keys: KeyRing): ClientKey {
-  const header = context.request.headers.authorization
-  const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
+  const { authorization: header, 'x-portkey-api-key': portkeyKey } = context.request.headers
+  const secret =
+    typeof portkeyKey === 'string' && portkeyKey.trim() !== ''
+      ? portkeyKey.trim()
+      : header?.startsWith('Bearer ')
+        ? header.slice(7).trim()
+        : undefined
   if (!secret) {
     throw new GatewayError(
       'invalid_api_key',

@@ -41,7 +41,9 @@ export async function callTarget(
   const response = await provider.transport.send(built.request, signal)
   if (response.status < 200 || response.status >= 300) {
     const body = await response.text().catch(() => '')
-    throw provider.adapter.parseError(response.status, body, response.headers)
+    const error = provider.adapter.parseError(response.status, body, response.headers)
+    error.upstreamStatus = response.status
+    throw error
   }
   if (!target.stream) {
     const completion = provider.adapter.parseResponse(await response.text(), target)
