@@ -1,6 +1,8 @@
 /** The config file's schema. Unknown keys and wrong types are errors that name their path. */
 import { z } from 'zod'
 import { keyShapeFields } from '../auth/key-shape.ts'
+import { limitsConfigSchema } from '../limits/config.ts'
+import { metricsConfigSchema } from '../metrics/config.ts'
 import { providerConfigSchema } from '../providers/registry.ts'
 import { routeConfigSchema } from '../routing/config.ts'
 
@@ -53,6 +55,7 @@ export const configSchema = z.strictObject({
         .default('info'),
       /** Where the gateway keeps its own files (the generated default key). */
       data_dir: z.string().default('./data'),
+      metrics: metricsConfigSchema,
     })
     .prefault({}),
   auth: z
@@ -62,6 +65,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), providerConfigSchema).default({}),
   models: z.array(modelSchema).default([]),
+  redis: z.strictObject({ url: z.string().min(1) }).optional(),
+  limits: limitsConfigSchema,
 })
 
 export type Config = z.infer<typeof configSchema>
