@@ -60,7 +60,10 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
           options.logger?.warn({ err: error }, 'Redis connection error'),
       })
     : createMemoryStore()
-  const metrics = config.server.metrics.enabled ? createMetrics() : undefined
+  const catalog = createCatalog(config.models, (options.now ?? Date.now)())
+  const metrics = config.server.metrics.enabled
+    ? createMetrics({ providerOf: (modelId) => catalog.resolve(modelId)?.route.provider })
+    : undefined
   const limiter = createLimiter({
     store,
     failure: config.limits.redis_failure,
@@ -71,7 +74,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   })
   return {
     config,
-    catalog: createCatalog(config.models, (options.now ?? Date.now)()),
+    catalog,
     keys: createKeyRing([...config.auth.keys, ...(options.extraKeys ?? [])]),
     providers,
     recorders: metrics === undefined ? [limiter] : [limiter, metrics.recorder],

@@ -103,12 +103,13 @@ export function createLimiter(options: LimiterOptions): Limiter {
     return plan ?? undefined
   }
 
-  async function seedOnce(plan: Plan, period: BudgetPeriod): Promise<void> {
+  async function seedOnce(plan: Plan, period: BudgetPeriod, at: number): Promise<void> {
     if (seed === undefined || plan.seeded === period.start) return
     if (plan.seeding?.start !== period.start) {
       const done = (async () => {
         try {
-          await plan.counters.seedSpend(period, await seed(plan.id, new Date(period.start)))
+          const spend = await seed(plan.id, new Date(period.start))
+          await plan.counters.seedSpend(period, spend, at)
           plan.seeded = period.start
         } catch (error) {
           // The budget then counts from what the store already has; the next request retries.
@@ -131,7 +132,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
       const tokens = plan.tpm === undefined ? 0 : estimateTokens(request)
       let result: AdmitResult
       try {
-        if (period !== undefined) await seedOnce(plan, period)
+        if (period !== undefined) await seedOnce(plan, period, at)
         result = await plan.counters.admit({
           now: at,
           rpm: plan.rpm,

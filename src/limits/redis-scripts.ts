@@ -1,7 +1,8 @@
 /**
  * The limiter's Redis side: two Lua scripts, each run atomically by Redis, so replicas never
  * read-then-write. Each bucket is stored as the epoch ms at which it is full again (the
- * caller's clock, passed in, so tests can inject time); a missing key is a full bucket. The
+ * caller's clock, passed in, so tests can inject time; expiries are relative to it too); a missing
+ * key is a full bucket. The
  * admission script repeats `decide` from rate-bucket.ts: budget, then requests, then tokens,
  * and it writes nothing unless everything passes. Numbers go back as strings because Redis
  * truncates Lua floats to integers.
@@ -45,7 +46,7 @@ return { verdict, string.format('%.6f', requestsBefore), string.format('%.6f', r
   string.format('%.6f', tokensBefore), string.format('%.6f', tokensAfter), tostring(spend) }
 `
 
-/** KEYS: tokens, spend. ARGV: now, window ms, tpm (0: none), token delta, cost, spend expiry (epoch ms). */
+/** KEYS: tokens, spend. ARGV: now, window ms, tpm (0: none), token delta, cost, spend time to live (ms). */
 export const settleScript = `
 local now = tonumber(ARGV[1])
 local tpm = tonumber(ARGV[3])
@@ -60,7 +61,7 @@ if tpm > 0 and delta ~= 0 then
 end
 if tonumber(ARGV[5]) > 0 then
   redis.call('INCRBYFLOAT', KEYS[2], ARGV[5])
-  redis.call('PEXPIREAT', KEYS[2], ARGV[6])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
 return 1
 `

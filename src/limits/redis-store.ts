@@ -63,12 +63,13 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
             input.tpm ?? 0,
             input.tokenDelta,
             input.period === undefined ? 0 : input.cost,
-            (input.period?.end ?? input.now) + spendGraceMs,
+            spendTimeToLive(input.period, input.now),
           ],
         )
       },
-      async seedSpend(period, spend) {
-        await redis.set(spendKey(period), String(spend), 'PXAT', period.end + spendGraceMs, 'NX')
+      async seedSpend(period, spend, now) {
+        const timeToLive = spendTimeToLive(period, now)
+        await redis.set(spendKey(period), String(spend), 'PX', timeToLive, 'NX')
       },
     }
   }
@@ -85,16 +86,29 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
   }
 }
 
-/** EVALSHA, loading the script with EVAL the first time (or after a Redis restart). */
+function spendTimeToLive(period: BudgetPeriod | undefined, now: number): number {
+  return Math.max(1000, Math.ceil((period?.end ?? now) + spendGraceMs - now))
+}
+
+/**
+ * EVAL the first time (which also loads the script), EVALSHA after, EVAL again on NOSCRIPT (a
+ * restarted Redis). Sending EVAL first keeps commands in the order they were issued, so a
+ * settlement is never overtaken by the next admission.
+ */
 function script(redis: Redis, source: string) {
   const sha = createHash('sha1').update(source).digest('hex')
+  let loaded = false
   return async (keys: string[], args: (string | number)[]): Promise<unknown> => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-      return redis.eval(source, keys.length, ...keys, ...args)
+    if (loaded) {
+      try {
+        return await redis.evalsha(sha, keys.length, ...keys, ...args)
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      }
     }
+    const reply = await redis.eval(source, keys.length, ...keys, ...args)
+    loaded = true
+    return reply
   }
 }
 

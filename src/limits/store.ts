@@ -27,7 +27,7 @@ export interface KeyCounters {
   admit(input: AdmitInput): Promise<AdmitResult>
   settle(input: SettleInput): Promise<void>
   /** Sets a period's starting spend unless it already has one (the first writer wins). */
-  seedSpend(period: BudgetPeriod, spend: number): Promise<void>
+  seedSpend(period: BudgetPeriod, spend: number, now: number): Promise<void>
 }
 
 export interface LimitStore {

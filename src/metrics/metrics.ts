@@ -41,7 +41,17 @@ interface Series {
   cost: Counter.Internal
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  /**
+   * The provider a model routes to, for requests that failed before a provider was recorded
+   * (an upstream error thrown by the route).
+   */
+  providerOf?: (modelId: string) => string | undefined
+  /** Process metrics (CPU, memory, event loop lag); on by default. */
+  defaultMetrics?: boolean
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry()
   const registers = [registry]
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
@@ -135,7 +145,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   return {
     recorder: {
       record(record) {
-        const provider = record.provider ?? 'none'
+        const provider =
+          record.provider ??
+          (record.modelId === undefined ? undefined : options.providerOf?.(record.modelId)) ??
+          'none'
         const series = seriesFor(
           record.modelId ?? 'none',
           provider,
