@@ -17,7 +17,7 @@ export interface RedisStoreOptions {
   url: string
   prefix: string
   timeoutMs: number
-  /** Connection-level errors (the client reconnects by itself). */
+  /** The first connection error of an outage (the client reconnects by itself). */
   onConnectionError(error: Error): void
 }
 
@@ -30,7 +30,17 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
     // Queued commands fail after one reconnect attempt instead of waiting for Redis to return.
     maxRetriesPerRequest: 1,
   })
-  redis.on('error', options.onConnectionError)
+  // Reported once per outage: the client retries every few seconds, and the limiter already
+  // warns (throttled) about the requests it affects.
+  let connected = true
+  redis.on('error', (error: Error) => {
+    if (!connected) return
+    connected = false
+    options.onConnectionError(error)
+  })
+  redis.on('ready', () => {
+    connected = true
+  })
   const admit = script(redis, admitScript)
   const settle = script(redis, settleScript)
 
