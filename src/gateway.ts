@@ -6,7 +6,12 @@ import { createKeyRing, type KeyRing, type KeySpec } from './auth/keys.ts'
 import { type Catalog, createCatalog } from './catalog.ts'
 import type { Config } from './config/schema.ts'
 import type { RequestRecorder } from './core/request-record.ts'
+import { createLimiter, type Limiter, type SpendSeed } from './limits/limiter.ts'
+import { createMemoryStore } from './limits/memory-store.ts'
+import { createRedisStore } from './limits/redis-store.ts'
+import { createMetrics, type Metrics } from './metrics/metrics.ts'
 import { providerDefinition } from './providers/registry.ts'
+import { routeOwner } from './routing/config.ts'
 import type { Provider } from './upstream/call.ts'
 import { createImageInliner, type ImageInliner } from './upstream/inline-images.ts'
 
@@ -17,6 +22,10 @@ export interface Gateway {
   providers: ReadonlyMap<string, Provider>
   /** Told about every finished chat request (usage log, metrics); they queue, never block. */
   recorders: RequestRecorder[]
+  /** Per-key rate limits and budgets; admits chat requests and settles them as a recorder. */
+  limiter: Limiter
+  /** Undefined when `server.metrics.enabled` is false. */
+  metrics: Metrics | undefined
   close(): Promise<void>
 }
 
@@ -24,6 +33,9 @@ export interface GatewayOptions {
   /** Keys besides the config file's (the generated default key). */
   extraKeys?: readonly KeySpec[]
   now?: () => number
+  logger?: { warn(details: object, message: string): void }
+  /** Starting spend of a key's budget period, from the usage log. */
+  seedSpend?: SpendSeed
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -45,17 +57,47 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       imageInliner: adapter.inlinesImageUrls ? imageInliner : undefined,
     })
   }
+  const { redis } = config
+  const store = redis
+    ? createRedisStore({
+        url: redis.url,
+        prefix: config.limits.redis_prefix,
+        timeoutMs: config.limits.redis_timeout_ms,
+        onConnectionError: (error) =>
+          options.logger?.warn({ err: error }, 'Redis connection error'),
+      })
+    : createMemoryStore()
+  const catalog = createCatalog(config.models, (options.now ?? Date.now)())
+  const metrics = config.server.metrics.enabled
+    ? createMetrics({
+        providerOf: (modelId) => {
+          const model = catalog.resolve(modelId)
+          return model && routeOwner(model.route)
+        },
+      })
+    : undefined
+  const limiter = createLimiter({
+    store,
+    failure: config.limits.redis_failure,
+    now: options.now,
+    logger: options.logger,
+    seed: options.seedSpend,
+    onRejected: metrics?.limiterRejected,
+  })
   return {
     config,
-    catalog: createCatalog(config.models, (options.now ?? Date.now)()),
+    catalog,
     keys: createKeyRing([...config.auth.keys, ...(options.extraKeys ?? [])]),
     providers,
-    recorders: [],
+    recorders: metrics === undefined ? [limiter] : [limiter, metrics.recorder],
+    limiter,
+    metrics,
     async close() {
       await Promise.all([
         ...[...providers.values()].map((provider) => provider.transport.close()),
         imageInliner?.close(),
       ])
+      await limiter.close()
     },
   }
 }

@@ -41,7 +41,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       logger.info({ origin: defaultKey.origin, file: defaultKey.file }, 'using the default API key')
     }
   }
-  const gateway = createGateway(config, { extraKeys })
+  const gateway = createGateway(config, { extraKeys, logger })
   const edge = createGatewayServer(gateway, logger)
   const { server } = edge
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,8 @@
 /** The config file's schema. Unknown keys and wrong types are errors that name their path. */
 import { z } from 'zod'
 import { keyShapeFields } from '../auth/key-shape.ts'
+import { limitsConfigSchema } from '../limits/config.ts'
+import { metricsConfigSchema } from '../metrics/config.ts'
 import { providerConfigSchema } from '../providers/registry.ts'
 import { modelRouteSchema, routeConfigSchema } from '../routing/config.ts'
 import { routeReferenceProblems } from '../routing/reference-problems.ts'
@@ -81,6 +83,8 @@ export const configSchema = z.strictObject({
       data_dir: z.string().default('./data'),
       /** Downloading image URLs for providers that only take inline images. */
       image_fetch: imageFetchConfigSchema,
+
+      metrics: metricsConfigSchema,
     })
     .prefault({}),
   auth: z
@@ -93,6 +97,9 @@ export const configSchema = z.strictObject({
   /** Saved routing configs, by id: a model's `route` or a request's `x-switchyard-config` names one. */
   configs: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), routeConfigSchema).default({}),
   routing: routingSchema,
+
+  redis: z.strictObject({ url: z.string().min(1) }).optional(),
+  limits: limitsConfigSchema,
 })
 
 export type Config = z.infer<typeof configSchema>

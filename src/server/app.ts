@@ -9,6 +9,7 @@ import { GatewayError } from '../core/errors.ts'
 import type { Gateway } from '../gateway.ts'
 import type { RequestContext } from './context.ts'
 import { createChatCompletionsHandler } from './handlers/chat-completions.ts'
+import { createMetricsHandler } from './handlers/metrics.ts'
 import { createModelHandlers } from './handlers/models.ts'
 import { sendError, sendJson } from './respond.ts'
 
@@ -34,6 +35,10 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
   ])
   let inFlight = 0
   let draining = false
+  if (gateway.metrics !== undefined) {
+    gateway.metrics.observeInFlight(() => inFlight)
+    routes.set(`GET ${gateway.config.server.metrics.path}`, createMetricsHandler(gateway))
+  }
 
   function route(method: string, path: string): Handler | undefined {
     const handler = routes.get(`${method} ${path}`)

@@ -51,6 +51,9 @@ export function createChatCompletionsHandler(gateway: Gateway) {
         { param: 'model' },
       )
     }
+    const admission = await gateway.limiter.admit(key, request, record)
+    if (admission !== undefined)
+      context.response.setHeaders(new Map(Object.entries(admission.headers)))
 
     // A client that goes away cancels everything still in flight for it.
     const abort = new AbortController()
@@ -82,6 +85,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       sendJson(response, 200, result.completion, headers)
       return
     }
+    gateway.metrics?.trackStream(response)
     const outcome = await writeEventStream(response, result.parts, headers)
     recordUsage(record, outcome.usage, model?.costs)
     if (outcome.firstChunkAt !== undefined) {
