@@ -7,6 +7,7 @@ import { type Catalog, createCatalog } from './catalog.ts'
 import type { Config } from './config/schema.ts'
 import type { RequestRecorder } from './core/request-record.ts'
 import { providerDefinition } from './providers/registry.ts'
+import type { Store } from './store/open-store.ts'
 import type { Provider } from './upstream/call.ts'
 
 export interface Gateway {
@@ -16,16 +17,20 @@ export interface Gateway {
   providers: ReadonlyMap<string, Provider>
   /** Told about every finished chat request (usage log, metrics); they queue, never block. */
   recorders: RequestRecorder[]
+  /** Stored keys, the usage log and their queries (the admin API); opened by `startGateway`. */
+  store: Store | undefined
   close(): Promise<void>
 }
 
 export interface GatewayOptions {
   /** Keys besides the config file's (the generated default key). */
   extraKeys?: readonly KeySpec[]
+  store?: Store | undefined
   now?: () => number
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
+  const { store } = options
   const providers = new Map<string, Provider>()
   for (const [name, providerConfig] of Object.entries(config.providers)) {
     const definition = providerDefinition(providerConfig.kind)
@@ -42,11 +47,14 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   return {
     config,
     catalog: createCatalog(config.models, (options.now ?? Date.now)()),
-    keys: createKeyRing([...config.auth.keys, ...(options.extraKeys ?? [])]),
+    keys: createKeyRing([...config.auth.keys, ...(options.extraKeys ?? [])], store?.keyLookup),
     providers,
-    recorders: [],
+    recorders: store === undefined ? [] : [store.usageLog],
+    store,
     async close() {
       await Promise.all([...providers.values()].map((provider) => provider.transport.close()))
+      // After the server drained: the usage log writes everything it accepted, then closes.
+      await store?.close()
     },
   }
 }

@@ -42,6 +42,7 @@ const catalogue = {
   upstream_overloaded: { status: 503, type: 'overloaded_error' },
   no_healthy_target: { status: 503, type: 'overloaded_error' },
   shutting_down: { status: 503, type: 'api_error' },
+  store_unavailable: { status: 503, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'timeout_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, CatalogueEntry>

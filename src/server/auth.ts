@@ -3,7 +3,8 @@ import type { ClientKey, KeyRing } from '../auth/keys.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { RequestContext } from './context.ts'
 
-export function authenticate(context: RequestContext, keys: KeyRing): ClientKey {
+/** Async because a stored key may need a (briefly cached) store lookup. */
+export async function authenticate(context: RequestContext, keys: KeyRing): Promise<ClientKey> {
   const header = context.request.headers.authorization
   const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
   if (!secret) {
@@ -12,7 +13,7 @@ export function authenticate(context: RequestContext, keys: KeyRing): ClientKey 
       'Missing API key: send it as "Authorization: Bearer <key>"',
     )
   }
-  const key = keys.authenticate(secret)
+  const key = await keys.authenticate(secret)
   if (key === undefined) throw new GatewayError('invalid_api_key', 'Invalid API key')
   if (key.expiresAt !== undefined && key.expiresAt <= Date.now()) {
     throw new GatewayError('invalid_api_key', 'This API key has expired')

@@ -22,7 +22,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
   return async function chatCompletions(context: RequestContext): Promise<void> {
     const record = emptyRecord(context.id, Date.now())
     context.record = record
-    const key = authenticate(context, gateway.keys)
+    const key = await authenticate(context, gateway.keys)
     record.keyId = key.id
     record.keyName = key.name
     const request: ChatRequest = validateChatRequest(await readJsonBody(context.request, bodyLimit))
