@@ -78,28 +78,31 @@ export function createUsageLog(
     if (timer !== undefined || closed) return
     timer = setTimeout(() => {
       timer = undefined
-      start()
+      start(true).catch(() => {})
     }, delayMs)
     // A pending flush never keeps the process alive on its own: close() does the final write.
     timer.unref()
   }
 
-  function start(): Promise<void> {
+  /** `all`: write a last partial batch too (timer, flush, close); else full batches only. */
+  function start(all: boolean): Promise<void> {
     if (writing === undefined) {
       if (timer !== undefined) {
         clearTimeout(timer)
         timer = undefined
       }
-      writing = drain().finally(() => {
+      writing = drain(all).finally(() => {
         writing = undefined
+        // What arrived during the write waits for its own batch or the timer.
+        if (queue.length > 0) schedule(flushIntervalMs)
       })
     }
     return writing
   }
 
-  /** Writes batches until the queue is empty; on a failure, requeues and schedules a retry. */
-  async function drain(): Promise<void> {
-    while (queue.length > 0) {
+  /** Writes batches; on a failure, requeues and schedules a retry. */
+  async function drain(all: boolean): Promise<void> {
+    while (queue.length >= batchSize || (all && queue.length > 0)) {
       const batch = queue.length <= batchSize ? queue : queue.slice(0, batchSize)
       queue = batch === queue ? [] : queue.slice(batchSize)
       inFlight = batch.length
@@ -129,13 +132,13 @@ export function createUsageLog(
       queue.push(record)
       if (writing !== undefined) return
       // After a failure the retry timer paces the writes; a full batch must not hammer a sick database.
-      if (queue.length >= batchSize && failures === 0) void start().catch(() => {})
+      if (queue.length >= batchSize && failures === 0) void start(false).catch(() => {})
       else schedule(flushIntervalMs)
     },
 
     async flush() {
       if (writing !== undefined) await writing.catch(() => {})
-      await start()
+      await start(true)
     },
 
     async close() {
@@ -145,7 +148,7 @@ export function createUsageLog(
       for (let attempt = 1; attempt <= closeAttempts && queue.length + inFlight > 0; attempt++) {
         try {
           if (writing !== undefined) await writing.catch(() => {})
-          await start()
+          await start(true)
         } catch {
           if (timer !== undefined) clearTimeout(timer)
           timer = undefined
