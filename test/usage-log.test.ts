@@ -37,10 +37,12 @@ function capturingLogger() {
   const lines: { level: string; fields: Record<string, unknown>; message: string }[] = []
   return {
     lines,
-    warn: (fields: Record<string, unknown>, message: string) =>
-      lines.push({ level: 'warn', fields, message }),
-    error: (fields: Record<string, unknown>, message: string) =>
-      lines.push({ level: 'error', fields, message }),
+    warn(fields: Record<string, unknown>, message: string) {
+      lines.push({ level: 'warn', fields, message })
+    },
+    error(fields: Record<string, unknown>, message: string) {
+      lines.push({ level: 'error', fields, message })
+    },
   }
 }
 

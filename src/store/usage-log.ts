@@ -10,15 +10,20 @@
  * the head of the queue and is retried with backoff. `close()` writes everything still queued
  * (the server has drained by then, so nothing new arrives).
  */
-import type { Logger } from 'pino'
 import type { RequestRecord, RequestRecorder } from '../core/request-record.ts'
 
 export interface UsageLogOptions {
   batchSize?: number | undefined
   flushIntervalMs?: number | undefined
   queueLimit?: number | undefined
-  logger?: Pick<Logger, 'warn' | 'error'> | undefined
+  logger?: UsageLogLogger | undefined
   now?: (() => number) | undefined
+}
+
+/** The two log levels the writer uses (a pino logger fits). */
+export interface UsageLogLogger {
+  warn(fields: Record<string, unknown>, message: string): void
+  error(fields: Record<string, unknown>, message: string): void
 }
 
 export interface UsageLogStats {
