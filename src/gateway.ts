@@ -12,6 +12,7 @@ import { createRedisStore } from './limits/redis-store.ts'
 import { createMetrics, type Metrics } from './metrics/metrics.ts'
 import { providerDefinition } from './providers/registry.ts'
 import { routeOwner } from './routing/config.ts'
+import type { Store } from './store/open-store.ts'
 import type { Provider } from './upstream/call.ts'
 import { createImageInliner, type ImageInliner } from './upstream/inline-images.ts'
 
@@ -26,12 +27,15 @@ export interface Gateway {
   limiter: Limiter
   /** Undefined when `server.metrics.enabled` is false. */
   metrics: Metrics | undefined
+  /** Stored keys, the usage log and their queries (the admin API); opened by `startGateway`. */
+  store: Store | undefined
   close(): Promise<void>
 }
 
 export interface GatewayOptions {
   /** Keys besides the config file's (the generated default key). */
   extraKeys?: readonly KeySpec[]
+  store?: Store | undefined
   now?: () => number
   logger?: { warn(details: object, message: string): void }
   /** Starting spend of a key's budget period, from the usage log. */
@@ -39,6 +43,7 @@ export interface GatewayOptions {
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
+  const { store } = options
   const providers = new Map<string, Provider>()
   // One downloader (one connection pool) for every provider that needs image URLs inlined.
   let imageInliner: ImageInliner | undefined
@@ -58,7 +63,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     })
   }
   const { redis } = config
-  const store = redis
+  const counters = redis
     ? createRedisStore({
         url: redis.url,
         prefix: config.limits.redis_prefix,
@@ -77,7 +82,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       })
     : undefined
   const limiter = createLimiter({
-    store,
+    store: counters,
     failure: config.limits.redis_failure,
     now: options.now,
     logger: options.logger,
@@ -87,17 +92,24 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   return {
     config,
     catalog,
-    keys: createKeyRing([...config.auth.keys, ...(options.extraKeys ?? [])]),
+    keys: createKeyRing([...config.auth.keys, ...(options.extraKeys ?? [])], store?.keyLookup),
     providers,
-    recorders: metrics === undefined ? [limiter] : [limiter, metrics.recorder],
+    recorders: [
+      limiter,
+      ...(metrics ? [metrics.recorder] : []),
+      ...(store ? [store.usageLog] : []),
+    ],
     limiter,
     metrics,
+    store,
     async close() {
       await Promise.all([
         ...[...providers.values()].map((provider) => provider.transport.close()),
         imageInliner?.close(),
       ])
       await limiter.close()
+      // After the server drained: the usage log writes everything it accepted, then closes.
+      await store?.close()
     },
   }
 }

@@ -90,6 +90,27 @@ export const configSchema = z.strictObject({
   auth: z
     .strictObject({
       keys: z.array(clientKeySchema).default([]),
+      /** Authorises the admin API (`Authorization: Bearer <admin_key>`); unset disables it. */
+      admin_key: z.string().min(16, 'the admin key needs at least 16 characters').optional(),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      /** `sqlite:PATH` or `postgres://…`; default `sqlite:<server.data_dir>/switchyard.db`. */
+      url: z
+        .string()
+        .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected sqlite:PATH or postgres://…')
+        .optional(),
+      usage_log: z
+        .strictObject({
+          /** Records per multi-row insert. */
+          batch_size: z.number().int().min(1).max(1000).default(200),
+          /** Longest a record waits before its batch is written, in milliseconds. */
+          flush_interval_ms: z.number().int().min(10).default(1000),
+          /** Records held while the database is slow or down; newer ones are dropped beyond it. */
+          queue_limit: z.number().int().min(1).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), providerConfigSchema).default({}),

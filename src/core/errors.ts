@@ -43,8 +43,9 @@ const catalogue = {
   no_healthy_target: { status: 503, type: 'overloaded_error' },
   shutting_down: { status: 503, type: 'api_error' },
   client_disconnected: { status: 499, type: 'api_error' },
-
   limits_unavailable: { status: 503, type: 'api_error' },
+
+  store_unavailable: { status: 503, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'timeout_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, CatalogueEntry>

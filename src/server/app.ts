@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { GatewayError } from '../core/errors.ts'
 import type { Gateway } from '../gateway.ts'
 import type { RequestContext } from './context.ts'
+import { adminPrefix, createAdminHandler } from './handlers/admin/admin-routes.ts'
 import { createChatCompletionsHandler } from './handlers/chat-completions.ts'
 import { createMetricsHandler } from './handlers/metrics.ts'
 import { createModelHandlers } from './handlers/models.ts'
@@ -33,6 +34,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     ['GET /v1/models', models.list],
     ['POST /v1/chat/completions', createChatCompletionsHandler(gateway)],
   ])
+  const admin = createAdminHandler(gateway)
   let inFlight = 0
   let draining = false
   if (gateway.metrics !== undefined) {
@@ -47,6 +49,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
       const name = decodeURIComponent(path.slice(modelPrefix.length))
       return (context) => models.retrieve(context, name)
     }
+    if (path.startsWith(adminPrefix)) return (context) => admin(context, path)
     return undefined
   }
 

@@ -7,7 +7,8 @@ import type { ClientKey, KeyRing } from '../auth/keys.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { RequestContext } from './context.ts'
 
-export function authenticate(context: RequestContext, keys: KeyRing): ClientKey {
+/** Async because a stored key may need a (briefly cached) store lookup. */
+export async function authenticate(context: RequestContext, keys: KeyRing): Promise<ClientKey> {
   const { authorization: header, 'x-portkey-api-key': portkeyKey } = context.request.headers
   const secret =
     typeof portkeyKey === 'string' && portkeyKey.trim() !== ''
@@ -21,7 +22,7 @@ export function authenticate(context: RequestContext, keys: KeyRing): ClientKey 
       'Missing API key: send it as "Authorization: Bearer <key>"',
     )
   }
-  const key = keys.authenticate(secret)
+  const key = await keys.authenticate(secret)
   if (key === undefined) throw new GatewayError('invalid_api_key', 'Invalid API key')
   if (key.expiresAt !== undefined && key.expiresAt <= Date.now()) {
     throw new GatewayError('invalid_api_key', 'This API key has expired')

@@ -11,6 +11,7 @@ import { validateChatRequest } from '../../core/validate-chat-request.ts'
 import type { Gateway } from '../../gateway.ts'
 import { executeRoute } from '../../routing/execute.ts'
 import { createRouter, readMetadata } from '../../routing/router.ts'
+import { completionText, estimateStreamUsage, estimateUsage } from '../../usage/estimate-usage.ts'
 import { authenticate } from '../auth.ts'
 import { readJsonBody } from '../body.ts'
 import type { RequestContext } from '../context.ts'
@@ -24,7 +25,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
   return async function chatCompletions(context: RequestContext): Promise<void> {
     const record = emptyRecord(context.id, Date.now())
     context.record = record
-    const key = authenticate(context, gateway.keys)
+    const key = await authenticate(context, gateway.keys)
     record.keyId = key.id
     record.keyName = key.name
     const request: ChatRequest = validateChatRequest(await readJsonBody(context.request, bodyLimit))
@@ -81,13 +82,21 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
 
     if (result.type === 'completion') {
-      recordUsage(record, result.completion.usage, model?.costs)
+      const { usage } = result.completion
+      recordUsage(record, usage, model?.costs)
       sendJson(response, 200, result.completion, headers)
+      // Estimated after the answer went out: the client never waits for the tokenizer.
+      if (!usage) {
+        const estimate = await estimateUsage(request, completionText(result.completion))
+        recordUsage(record, estimate, model?.costs, true)
+      }
       return
     }
     gateway.metrics?.trackStream(response)
     const outcome = await writeEventStream(response, result.parts, headers)
-    recordUsage(record, outcome.usage, model?.costs)
+    if (outcome.usage === undefined && outcome.chunkCount > 0) {
+      recordUsage(record, await estimateStreamUsage(request, outcome), model?.costs, true)
+    } else recordUsage(record, outcome.usage, model?.costs)
     if (outcome.firstChunkAt !== undefined) {
       record.ttftMs = outcome.firstChunkAt - context.startedAt
       context.log.ttfb_ms = Math.round(record.ttftMs * 100) / 100
@@ -104,8 +113,10 @@ function recordUsage(
   record: RequestRecord,
   usage: CompletionUsage | null | undefined,
   costs: Parameters<typeof computeCost>[0],
+  estimated = false,
 ): void {
   if (!usage) return
+  record.usageEstimated = estimated
   record.promptTokens = usage.prompt_tokens ?? 0
   record.completionTokens = usage.completion_tokens ?? 0
   record.cachedTokens = usage.prompt_tokens_details?.cached_tokens ?? 0

@@ -11,7 +11,7 @@ export function createMetricsHandler(gateway: Gateway) {
   const requireKey = gateway.config.server.metrics.require_key
   return async function metricsHandler(context: RequestContext): Promise<void> {
     if (metrics === undefined) return
-    if (requireKey) authenticate(context, gateway.keys)
+    if (requireKey) await authenticate(context, gateway.keys)
     const text = await metrics.render()
     context.response.writeHead(200, {
       'content-type': metrics.contentType,
