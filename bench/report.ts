@@ -1,0 +1,254 @@
+/** Turns a bench run into Markdown: the machine, the features on, one table per scenario, targets. */
+import type { Scenario, TargetName } from './scenarios.ts'
+
+export interface Measurement {
+  requests: number
+  rps: number
+  errors: number
+  /** Milliseconds: whole response for wrk, first chunk for the probe. */
+  p50: number
+  p99: number
+  cpuUsPerRequest: number
+  hopCpuPercent: number
+  mockCpuPercent: number
+  coreBusyPercent: number[]
+  stealPercent: number
+  failure?: string
+}
+
+export interface TargetSummary {
+  target: TargetName
+  rounds: Measurement[]
+  /** MiB, the highest sample while this scenario ran against this target. */
+  peakRss: number
+}
+
+export interface ScenarioResult {
+  scenario: Scenario
+  targets: TargetSummary[]
+}
+
+export interface Machine {
+  cpu: string
+  cores: number
+  node: string
+  commit: string
+  loadBefore: string
+  loadAfter: string
+  date: string
+  pinning: string
+  workers: number
+}
+
+function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((left, right) => left - right)
+  if (sorted.length === 0) return Number.NaN
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+interface Row {
+  target: TargetName
+  rps: number
+  p50: number
+  p99: number
+  cpu: number
+  errors: number
+  peakRss: number
+  hopCpu: number
+  mockCpu: number
+  steal: number
+  perRound: number[]
+}
+
+function summarise(summary: TargetSummary): Row {
+  const rounds = summary.rounds
+  return {
+    target: summary.target,
+    rps: median(rounds.map((round) => round.rps)),
+    p50: median(rounds.map((round) => round.p50)),
+    p99: median(rounds.map((round) => round.p99)),
+    cpu: median(rounds.map((round) => round.cpuUsPerRequest)),
+    errors: rounds.reduce((sum, round) => sum + (Number.isNaN(round.errors) ? 1 : round.errors), 0),
+    peakRss: summary.peakRss,
+    hopCpu: median(rounds.map((round) => round.hopCpuPercent)),
+    mockCpu: median(rounds.map((round) => round.mockCpuPercent)),
+    steal: Math.max(0, ...rounds.map((round) => round.stealPercent)),
+    perRound: rounds.map((round) => round.rps),
+  }
+}
+
+const fixed = (value: number, digits: number) =>
+  Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
+const ratio = (value: number, base: number | undefined) =>
+  base === undefined || !Number.isFinite(base) || base === 0 ? '–' : `${(value / base).toFixed(2)}x`
+
+export function renderReport(input: {
+  machine: Machine
+  features: Record<string, string>
+  notes: string[]
+  results: ScenarioResult[]
+  idleRss: Partial<Record<TargetName, number>>
+  rounds: number
+  seconds: number
+}): string {
+  const { machine } = input
+  const lines: string[] = []
+  lines.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores (nproc), Node ${machine.node}, commit ${machine.commit}, ${machine.date}.`,
+    `Pinning: ${machine.pinning}; Switchyard workers: ${machine.workers}. ${input.rounds} interleaved rounds, median shown.`,
+    `Load before: \`${machine.loadBefore}\`; after: \`${machine.loadAfter}\`.`,
+    '',
+    `Features on in \`switchyard\`: ${Object.entries(input.features)
+      .map(([feature, state]) => `${feature} ${state}`)
+      .join('; ')}. \`switchyard-bare\` has the key only.`,
+    '',
+  )
+  for (const note of input.notes) lines.push(`- ${note}`)
+  if (input.notes.length > 0) lines.push('')
+
+  const rowsByScenario = new Map<string, Row[]>()
+  for (const result of input.results) {
+    const rows = result.targets.map(summarise)
+    rowsByScenario.set(result.scenario.name, rows)
+    const direct = rows.find((row) => row.target === 'direct')
+    const proxy = rows.find((row) => row.target === 'proxy')
+    const probe = result.scenario.tool === 'probe'
+    lines.push(`### ${result.scenario.name}: ${result.scenario.label}`, '')
+    lines.push(
+      probe
+        ? '| target | first chunk p50 ms | p99 ms | added p50 | added p99 | CPU µs/req | errors |'
+        : '| target | req/s | per round | p50 ms | p99 ms | added p50 | added p99 | CPU µs/req | peak RSS MiB | errors | req/s vs direct | req/s vs proxy | CPU vs proxy |',
+    )
+    lines.push(
+      probe
+        ? '|---|---|---|---|---|---|---|'
+        : '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    )
+    for (const row of rows) {
+      const added = (value: number, base: number | undefined) =>
+        row.target === 'direct' || base === undefined ? '–' : fixed(value - base, 2)
+      if (probe) {
+        lines.push(
+          `| ${row.target} | ${fixed(row.p50, 3)} | ${fixed(row.p99, 3)} | ${added(row.p50, direct?.p50)} | ${added(row.p99, direct?.p99)} | ${fixed(row.cpu, 0)} | ${row.errors} |`,
+        )
+        continue
+      }
+      lines.push(
+        `| ${row.target} | ${fixed(row.rps, 0)} | ${row.perRound.map((value) => fixed(value, 0)).join(' / ')} | ${fixed(row.p50, 2)} | ${fixed(row.p99, 2)} | ${added(row.p50, direct?.p50)} | ${added(row.p99, direct?.p99)} | ${fixed(row.cpu, 1)} | ${fixed(row.peakRss, 0)} | ${row.errors} | ${ratio(row.rps, direct?.rps)} | ${ratio(row.rps, proxy?.rps)} | ${row.target === 'direct' ? '–' : ratio(row.cpu, proxy?.cpu)} |`,
+      )
+    }
+    const busiest = rows.map(
+      (row) => `${row.target} hop ${fixed(row.hopCpu, 0)}% / upstream ${fixed(row.mockCpu, 0)}%`,
+    )
+    lines.push(
+      '',
+      `CPU busy (hop process / upstream process): ${busiest.join('; ')}. Worst steal ${fixed(Math.max(...rows.map((row) => row.steal)), 1)}%.`,
+      '',
+    )
+  }
+
+  lines.push(
+    '### memory',
+    '',
+    `Idle RSS after start (MiB): ${Object.entries(input.idleRss)
+      .map(
+        ([target, rss]) =>
+          `${target === 'direct' ? 'upstream' : target} ${fixed(rss ?? Number.NaN, 1)}`,
+      )
+      .join(', ')}.`,
+    '',
+  )
+  lines.push('### targets', '', '| target | goal | measured | met |', '|---|---|---|---|')
+  const row = (scenario: string, target: TargetName) =>
+    rowsByScenario.get(scenario)?.find((entry) => entry.target === target)
+  const check = (
+    goal: string,
+    measured: number | undefined,
+    render: (value: number) => string,
+    met: (value: number) => boolean,
+    what: string,
+  ) => {
+    if (measured === undefined || !Number.isFinite(measured)) {
+      lines.push(`| ${what} | ${goal} | not measured | – |`)
+      return
+    }
+    lines.push(`| ${what} | ${goal} | ${render(measured)} | ${met(measured) ? 'yes' : 'NO'} |`)
+  }
+  const quotient = (left: number | undefined, right: number | undefined) =>
+    left === undefined || right === undefined ? undefined : left / right
+  const times = (value: number) => `${value.toFixed(2)}x`
+  check(
+    '≤ 1.5x proxy',
+    quotient(row('small', 'switchyard')?.cpu, row('small', 'proxy')?.cpu),
+    times,
+    (value) => value <= 1.5,
+    'unstreamed CPU/request',
+  )
+  check(
+    '≥ 0.7x proxy',
+    quotient(row('small', 'switchyard')?.rps, row('small', 'proxy')?.rps),
+    times,
+    (value) => value >= 0.7,
+    'unstreamed throughput',
+  )
+  const latencyGateway = row('latency', 'switchyard')
+  const latencyDirect = row('latency', 'direct')
+  check(
+    '< 1 ms',
+    latencyGateway && latencyDirect ? latencyGateway.p99 - latencyDirect.p99 : undefined,
+    (value) => `${value.toFixed(2)} ms`,
+    (value) => value < 1,
+    'added p99, 1 connection',
+  )
+  const firstGateway = row('first-chunk', 'switchyard')
+  const firstDirect = row('first-chunk', 'direct')
+  check(
+    '< 0.3 ms',
+    firstGateway && firstDirect ? firstGateway.p50 - firstDirect.p50 : undefined,
+    (value) => `${value.toFixed(3)} ms`,
+    (value) => value < 0.3,
+    'added time to first chunk p50',
+  )
+  check(
+    '≥ 0.8x proxy',
+    quotient(row('stream', 'switchyard')?.rps, row('stream', 'proxy')?.rps),
+    times,
+    (value) => value >= 0.8,
+    'streamed throughput',
+  )
+  check(
+    '≤ 2x proxy',
+    quotient(row('translated-stream', 'switchyard')?.cpu, row('translated-stream', 'proxy')?.cpu),
+    times,
+    (value) => value <= 2,
+    'translated stream CPU/request',
+  )
+  const many = row('streams-1000', 'switchyard')
+  check('0', many?.errors, String, (value) => value === 0, '1,000 streams: errors')
+  check(
+    '< 250 MiB',
+    many?.peakRss,
+    (value) => `${value.toFixed(0)} MiB`,
+    (value) => value < 250,
+    '1,000 streams: peak RSS',
+  )
+  check(
+    '< 80 MiB',
+    input.idleRss.switchyard,
+    (value) => `${value.toFixed(0)} MiB`,
+    (value) => value < 80,
+    'idle RSS',
+  )
+  for (const scenario of ['small', 'stream']) {
+    check(
+      '≤ 1.15x',
+      quotient(row(scenario, 'switchyard')?.cpu, row(scenario, 'switchyard-bare')?.cpu),
+      times,
+      (value) => value <= 1.15,
+      `features on vs off, CPU/request (${scenario})`,
+    )
+  }
+  lines.push('')
+  return lines.join('\n')
+}
