@@ -38,6 +38,7 @@ export interface Machine {
   date: string
   pinning: string
   workers: number
+  nodeOptions: string
 }
 
 function median(values: number[]): number {
@@ -96,7 +97,7 @@ export function renderReport(input: {
   const lines: string[] = []
   lines.push(
     `Machine: ${machine.cpu}, ${machine.cores} cores (nproc), Node ${machine.node}, commit ${machine.commit}, ${machine.date}.`,
-    `Pinning: ${machine.pinning}; Switchyard workers: ${machine.workers}. ${input.rounds} interleaved rounds, median shown.`,
+    `Pinning: ${machine.pinning}; Switchyard workers: ${machine.workers}${machine.nodeOptions ? `, node options \`${machine.nodeOptions}\`` : ''}. ${input.rounds} interleaved rounds, median shown.`,
     `Load before: \`${machine.loadBefore}\`; after: \`${machine.loadAfter}\`.`,
     '',
     `Features on in \`switchyard\`: ${Object.entries(input.features)

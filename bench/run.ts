@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--rounds 3] [--seconds 5] [--scenarios small,stream,...] [--quick]
  *                    [--workers N] [--pin on|off] [--out FILE.md] [--max-seconds 900]
+ *                    [--switchyard-node-options='--max-semi-space-size=16']
  *
  * Loopback only; every load run is bounded by wrk's duration. See docs/performance.md.
  */
@@ -51,6 +52,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'max-seconds': { type: 'string', default: '900' },
     'base-port': { type: 'string', default: '28180' },
+    /** Node flags for the Switchyard processes only, e.g. `--max-semi-space-size=16`. */
+    'switchyard-node-options': { type: 'string', default: '' },
   },
 })
 const rounds = values.quick ? 2 : Number(values.rounds)
@@ -124,6 +127,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     pinning: pinning ? `wrk + upstream on cpu ${loadCpus}, hop on cpu ${hopCpus}` : 'off',
     workers,
+    nodeOptions: values['switchyard-node-options'],
   }
   process.stdout.write(
     `bench: ${machine.cpu}, ${coreCount} cores, node ${machine.node}, pinning ${machine.pinning}, ` +
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
 
   const node = process.execPath
   const workerArgs = workers > 1 ? ['--workers', String(workers)] : []
+  const nodeOptions = values['switchyard-node-options'].split(' ').filter((flag) => flag !== '')
   const processes: Record<TargetName, Started> = {
     direct: startProcess(
       'mock',
@@ -154,13 +159,13 @@ async function main(): Promise<void> {
     switchyard: startProcess(
       'switchyard',
       node,
-      [cli, 'serve', '--config', configs.full, ...workerArgs],
+      [...nodeOptions, cli, 'serve', '--config', configs.full, ...workerArgs],
       { log: join(dir, 'switchyard.log'), cwd: dir, cpus: hopCpus },
     ),
     'switchyard-bare': startProcess(
       'switchyard-bare',
       node,
-      [cli, 'serve', '--config', configs.bare, ...workerArgs],
+      [...nodeOptions, cli, 'serve', '--config', configs.bare, ...workerArgs],
       { log: join(dir, 'switchyard-bare.log'), cwd: dir, cpus: hopCpus },
     ),
   }
