@@ -30,15 +30,11 @@ interface Candidate {
  * accepted fragment of each feature wins; once the schemas are merged, one entry each remains.
  */
 const featureCandidates: Candidate[] = [
+  // Per-key limits (memory counters; the limits branch adds `redis:` for shared ones).
   { feature: 'limits', keyFields: 'limits: { rpm: 100000000, tpm: 1000000000 }' },
+  // The store branch's usage log: batched inserts into SQLite (or PostgreSQL with a postgres URL).
+  { feature: 'usage log', top: 'store: { url: "sqlite:{dir}/switchyard.db" }' },
   { feature: 'usage log', top: 'usage_log: { path: "{dir}/usage.jsonl" }' },
-  { feature: 'usage log', top: 'usage: { log: "{dir}/usage.jsonl" }' },
-  { feature: 'usage log', top: 'usage: { path: "{dir}/usage.jsonl" }' },
-  { feature: 'usage log', top: 'logging: { usage: { path: "{dir}/usage.jsonl" } }' },
-  {
-    feature: 'usage log',
-    top: 'store: { url: "postgres://postgres@127.0.0.1:5432/test" }',
-  },
 ]
 
 function render(options: {
