@@ -1,5 +1,6 @@
 /** The model catalog: what `/v1/models` shows and how a requested name resolves to a model. */
 import type { ModelConfig } from './config/schema.ts'
+import { routeOwner } from './routing/config.ts'
 
 export interface CatalogModel {
   id: string
@@ -30,7 +31,7 @@ export function createCatalog(models: readonly ModelConfig[], startedAt: number)
       id: model.id,
       object: 'model',
       created: model.created ?? Math.floor(startedAt / 1000),
-      owned_by: model.owned_by ?? model.route.provider,
+      owned_by: model.owned_by ?? routeOwner(model.route),
       type: model.type,
       aliases: model.aliases,
       max_context_length: model.max_context_length ?? null,

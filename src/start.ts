@@ -9,6 +9,7 @@ import type { KeySpec } from './auth/keys.ts'
 import type { Config } from './config/schema.ts'
 import { createGateway, type Gateway } from './gateway.ts'
 import { createGatewayServer } from './server/app.ts'
+import { openStore, storeUrl } from './store/open-store.ts'
 
 export interface StartOptions {
   config: Config
@@ -48,21 +49,38 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       logger.info({ origin: defaultKey.origin, file: defaultKey.file }, 'using the default API key')
     }
   }
-  const gateway = createGateway(config, { extraKeys })
+  const store = await openStore(storeUrl(config), { logger, usageLog: config.store.usage_log })
+  const gateway = createGateway(config, {
+    extraKeys,
+    logger,
+    store,
+    // A budget period's spend so far comes from the usage log, so a restart does not reset it.
+    seedSpend: (keyId, periodStart) => store.usage.spentSince(keyId, periodStart.getTime()),
+  })
   const edge = createGatewayServer(gateway, logger)
   const { server } = edge
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject)
-      resolve()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
-  })
+  } catch (error) {
+    await gateway.close()
+    throw error
+  }
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
   logger.info(
-    { url, config: options.source ?? 'inline', models: gateway.catalog.entries().length },
+    {
+      url,
+      config: options.source ?? 'inline',
+      models: gateway.catalog.entries().length,
+      store: store.location,
+    },
     `Switchyard listening on ${url}`,
   )
 

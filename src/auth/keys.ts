@@ -21,7 +21,13 @@ export interface ClientKey {
 }
 
 export interface KeyRing {
-  authenticate(secret: string): ClientKey | undefined
+  /** Config-file keys answer at once; a stored key may need a (cached) store lookup. */
+  authenticate(secret: string): ClientKey | undefined | Promise<ClientKey | undefined>
+}
+
+/** Finds keys kept outside the config file (the store), by the SHA-256 digest of the secret. */
+export interface KeyLookup {
+  find(digest: Buffer): ClientKey | undefined | Promise<ClientKey | undefined>
 }
 
 export interface KeySpec {
@@ -38,38 +44,62 @@ export function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret).digest()
 }
 
-export function createKeyRing(specs: readonly KeySpec[]): KeyRing {
+/** What a ClientKey is built from, wherever the key is kept. */
+export interface ClientKeySpec {
+  id: string
+  name: string
+  models: readonly string[]
+  limits: KeyLimits | undefined
+  budget: KeyBudget | undefined
+  expiresAt: number | undefined
+  labels: Record<string, string> | undefined
+}
+
+export function createClientKey(spec: ClientKeySpec): ClientKey {
+  const allows = compileGlobs(spec.models)
+  const cache = new Map<string, boolean>()
+  return {
+    id: spec.id,
+    name: spec.name,
+    limits: spec.limits,
+    budget: spec.budget,
+    expiresAt: spec.expiresAt,
+    labels: spec.labels,
+    allows(modelId) {
+      let allowed = cache.get(modelId)
+      if (allowed === undefined) {
+        allowed = allows(modelId)
+        cache.set(modelId, allowed)
+      }
+      return allowed
+    },
+  }
+}
+
+/** Config-file keys first (in memory), then `stored` when given. */
+export function createKeyRing(specs: readonly KeySpec[], stored?: KeyLookup): KeyRing {
   const byDigest = new Map<string, { digest: Buffer; key: ClientKey }>()
   for (const spec of specs) {
     const digest = hashSecret(spec.key)
-    const allows = compileGlobs(spec.models)
-    const cache = new Map<string, boolean>()
     byDigest.set(digest.toString('base64'), {
       digest,
-      key: {
+      key: createClientKey({
         id: `config:${spec.name}`,
         name: spec.name,
+        models: spec.models,
         limits: spec.limits,
         budget: spec.budget,
         expiresAt: spec.expires_at ? Date.parse(spec.expires_at) : undefined,
         labels: spec.labels,
-        allows(modelId) {
-          let allowed = cache.get(modelId)
-          if (allowed === undefined) {
-            allowed = allows(modelId)
-            cache.set(modelId, allowed)
-          }
-          return allowed
-        },
-      },
+      }),
     })
   }
   return {
     authenticate(secret) {
       const digest = hashSecret(secret)
       const found = byDigest.get(digest.toString('base64'))
-      if (found === undefined || !timingSafeEqual(found.digest, digest)) return undefined
-      return found.key
+      if (found !== undefined && timingSafeEqual(found.digest, digest)) return found.key
+      return stored?.find(digest)
     },
   }
 }

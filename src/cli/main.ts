@@ -3,17 +3,19 @@ import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { ConfigError, formatProblem, loadConfig, resolveConfigPath } from '../config/load.ts'
 import { startGateway } from '../start.ts'
+import { keysCommand, keysUsage } from './keys.ts'
 import { runPrimary, shutdownMessage } from './workers.ts'
 
 const usage = `Usage:
   switchyard serve [--config FILE] [--host H] [--port N] [--workers N]
   switchyard check --config FILE
-`
+${keysUsage}`
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'serve') return serve(rest)
   if (command === 'check') return check(rest)
+  if (command === 'keys') return keysCommand(rest)
   process.stderr.write(
     command === undefined || command === '--help' ? usage : `Unknown command ${command}\n${usage}`,
   )

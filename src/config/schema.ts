@@ -1,8 +1,12 @@
 /** The config file's schema. Unknown keys and wrong types are errors that name their path. */
 import { z } from 'zod'
 import { keyShapeFields } from '../auth/key-shape.ts'
+import { limitsConfigSchema } from '../limits/config.ts'
+import { metricsConfigSchema } from '../metrics/config.ts'
 import { providerConfigSchema } from '../providers/registry.ts'
-import { routeConfigSchema } from '../routing/config.ts'
+import { modelRouteSchema, routeConfigSchema } from '../routing/config.ts'
+import { routeReferenceProblems } from '../routing/reference-problems.ts'
+import { imageFetchConfigSchema } from '../upstream/image-fetch-config.ts'
 
 export const modelTypes = [
   'text-generation',
@@ -32,8 +36,32 @@ const modelSchema = z.strictObject({
       cached_tokens: z.number().nonnegative().optional(),
     })
     .optional(),
-  route: routeConfigSchema,
+  /** A routing config, or the id of a saved one under `configs:`. */
+  route: modelRouteSchema,
 })
+
+const routingSchema = z
+  .strictObject({
+    /** Hosts (globs, `host` or `host:port`) a per-request config may send to as `custom_host`. */
+    allowed_custom_hosts: z.array(z.string().min(1)).default([]),
+    retry: z
+      .strictObject({
+        base_delay_ms: z.number().int().nonnegative().default(250),
+        max_delay_ms: z.number().int().nonnegative().default(8000),
+        /** A longer `retry-after` is not waited for: the route falls back instead. */
+        max_retry_after_ms: z.number().int().nonnegative().default(30_000),
+      })
+      .prefault({}),
+    circuit_breaker: z
+      .strictObject({
+        /** Failures in a row that open a target's breaker. */
+        failure_threshold: z.number().int().positive().default(5),
+        /** How long an open target is skipped before one probe request. */
+        cooldown_ms: z.number().int().positive().default(30_000),
+      })
+      .prefault({}),
+  })
+  .prefault({})
 
 export const configSchema = z.strictObject({
   server: z
@@ -53,15 +81,46 @@ export const configSchema = z.strictObject({
         .default('info'),
       /** Where the gateway keeps its own files (the generated default key). */
       data_dir: z.string().default('./data'),
+      /** Downloading image URLs for providers that only take inline images. */
+      image_fetch: imageFetchConfigSchema,
+
+      metrics: metricsConfigSchema,
     })
     .prefault({}),
   auth: z
     .strictObject({
       keys: z.array(clientKeySchema).default([]),
+      /** Authorises the admin API (`Authorization: Bearer <admin_key>`); unset disables it. */
+      admin_key: z.string().min(16, 'the admin key needs at least 16 characters').optional(),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      /** `sqlite:PATH` or `postgres://…`; default `sqlite:<server.data_dir>/switchyard.db`. */
+      url: z
+        .string()
+        .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected sqlite:PATH or postgres://…')
+        .optional(),
+      usage_log: z
+        .strictObject({
+          /** Records per multi-row insert. */
+          batch_size: z.number().int().min(1).max(1000).default(200),
+          /** Longest a record waits before its batch is written, in milliseconds. */
+          flush_interval_ms: z.number().int().min(10).default(1000),
+          /** Records held while the database is slow or down; newer ones are dropped beyond it. */
+          queue_limit: z.number().int().min(1).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), providerConfigSchema).default({}),
   models: z.array(modelSchema).default([]),
+  /** Saved routing configs, by id: a model's `route` or a request's `x-switchyard-config` names one. */
+  configs: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), routeConfigSchema).default({}),
+  routing: routingSchema,
+
+  redis: z.strictObject({ url: z.string().min(1) }).optional(),
+  limits: limitsConfigSchema,
 })
 
 export type Config = z.infer<typeof configSchema>
@@ -82,7 +141,6 @@ export function referenceProblems(raw: unknown): { path: Path; message: string }
       : {}
   const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [])
   const root = record(raw)
-  const providers = record(root.providers)
   const seen = new Map<string, string>()
   list(root.models).forEach((item, index) => {
     const model = record(item)
@@ -100,14 +158,8 @@ export function referenceProblems(raw: unknown): { path: Path; message: string }
         problems.push({ path, message: `"${name}" is already used by ${previous}` })
       seen.set(name, `models[${index}]`)
     }
-    const provider = record(model.route).provider
-    if (typeof provider === 'string' && !(provider in providers)) {
-      problems.push({
-        path: ['models', index, 'route', 'provider'],
-        message: `unknown provider "${provider}"; defined: ${Object.keys(providers).join(', ') || 'none'}`,
-      })
-    }
   })
+  problems.push(...routeReferenceProblems(root))
   const keyNames = new Set<unknown>()
   list(record(root.auth).keys).forEach((item, index) => {
     const name = record(item).name

@@ -42,6 +42,10 @@ const catalogue = {
   upstream_overloaded: { status: 503, type: 'overloaded_error' },
   no_healthy_target: { status: 503, type: 'overloaded_error' },
   shutting_down: { status: 503, type: 'api_error' },
+  client_disconnected: { status: 499, type: 'api_error' },
+  limits_unavailable: { status: 503, type: 'api_error' },
+
+  store_unavailable: { status: 503, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'timeout_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, CatalogueEntry>
@@ -58,6 +62,8 @@ export interface GatewayErrorOptions {
   retryAfter?: number
   /** The `code` shown to the client when it differs from ours (an upstream's own code). */
   publicCode?: string | null
+  /** Extra response headers, e.g. the rate-limit state on a 429. */
+  headers?: Record<string, string>
   cause?: unknown
 }
 
@@ -68,6 +74,10 @@ export class GatewayError extends Error {
   readonly param: string | null
   readonly retryAfter: number | undefined
   readonly publicCode: string | null
+  /** The status the upstream answered, before mapping; routing matches `on_status_codes` on it. */
+  upstreamStatus: number | undefined = undefined
+
+  readonly headers: Record<string, string> | undefined
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -78,6 +88,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null
     this.retryAfter = options.retryAfter
     this.publicCode = options.publicCode === undefined ? code : options.publicCode
+    this.headers = options.headers
   }
 
   toBody(): {

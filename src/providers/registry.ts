@@ -1,10 +1,19 @@
 /** Every provider kind the gateway knows. Adding a kind is one line here and one folder. */
 import { z } from 'zod'
+import { anthropicProvider } from './anthropic/index.ts'
+import { azureOpenAIProvider } from './azure-openai/index.ts'
+import { geminiProvider } from './gemini/index.ts'
 import { mockProvider } from './mock/index.ts'
 import { openaiProvider } from './openai/index.ts'
 import type { ProviderDefinition } from './types.ts'
 
-const definitions = [openaiProvider, mockProvider] as const
+const definitions = [
+  openaiProvider,
+  mockProvider,
+  anthropicProvider,
+  azureOpenAIProvider,
+  geminiProvider,
+] as const
 
 type Definition = (typeof definitions)[number]
 export type ProviderConfig = Definition extends ProviderDefinition<infer Config> ? Config : never

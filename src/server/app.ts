@@ -8,7 +8,9 @@ import type { Logger } from 'pino'
 import { GatewayError } from '../core/errors.ts'
 import type { Gateway } from '../gateway.ts'
 import type { RequestContext } from './context.ts'
+import { adminPrefix, createAdminHandler } from './handlers/admin/admin-routes.ts'
 import { createChatCompletionsHandler } from './handlers/chat-completions.ts'
+import { createMetricsHandler } from './handlers/metrics.ts'
 import { createModelHandlers } from './handlers/models.ts'
 import { sendError, sendJson } from './respond.ts'
 
@@ -32,8 +34,13 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     ['GET /v1/models', models.list],
     ['POST /v1/chat/completions', createChatCompletionsHandler(gateway)],
   ])
+  const admin = createAdminHandler(gateway)
   let inFlight = 0
   let draining = false
+  if (gateway.metrics !== undefined) {
+    gateway.metrics.observeInFlight(() => inFlight)
+    routes.set(`GET ${gateway.config.server.metrics.path}`, createMetricsHandler(gateway))
+  }
 
   function route(method: string, path: string): Handler | undefined {
     const handler = routes.get(`${method} ${path}`)
@@ -42,12 +49,14 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
       const name = decodeURIComponent(path.slice(modelPrefix.length))
       return (context) => models.retrieve(context, name)
     }
+    if (path.startsWith(adminPrefix)) return (context) => admin(context, path)
     return undefined
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const startedAt = performance.now()
-    const incomingId = request.headers['x-request-id']
+    // Portkey SDKs send their trace id; it serves as the request id when no x-request-id came.
+    const incomingId = request.headers['x-request-id'] ?? request.headers['x-portkey-trace-id']
     const id =
       typeof incomingId === 'string' && incomingId.length <= 200 ? incomingId : randomUUID()
     response.setHeader('x-request-id', id)

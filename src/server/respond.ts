@@ -29,7 +29,7 @@ export function sendError(response: ServerResponse, error: unknown): GatewayErro
     if (!response.writableEnded) response.end()
     return failure
   }
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...failure.headers }
   if (failure.retryAfter !== undefined)
     headers['retry-after'] = String(Math.ceil(failure.retryAfter))
   sendJson(response, failure.status, failure.toBody(), headers)

@@ -10,9 +10,22 @@ export interface StreamOutcome {
   disconnected: boolean
   /** Milliseconds from the start of writing to the first chunk written. */
   firstChunkAt: number | undefined
+  /**
+   * The chunks' JSON as written, held by reference (no copy, no parse) until the request ends, so
+   * a stream whose upstream reported no usage can still be estimated afterwards. Capped at
+   * `keptChunkLimit`; `chunkCount` counts them all.
+   */
+  chunks: string[]
+  chunkCount: number
 }
 
 const done = 'data: [DONE]\n\n'
+/** About as many tokens; beyond it an estimate scales by the chunk count. */
+export const keptChunkLimit = 16_384
+
+function keep(outcome: StreamOutcome, data: string): void {
+  if (outcome.chunkCount++ < keptChunkLimit) outcome.chunks.push(data)
+}
 
 export async function writeEventStream(
   response: ServerResponse,
@@ -25,6 +38,8 @@ export async function writeEventStream(
     error: undefined,
     disconnected: false,
     firstChunkAt: undefined,
+    chunks: [],
+    chunkCount: 0,
   }
   response.writeHead(200, {
     ...headers,
@@ -50,10 +65,12 @@ export async function writeEventStream(
       case 'raw':
         data = part.data
         if (part.usage !== undefined) outcome.usage = part.usage
+        keep(outcome, data)
         break
       case 'chunk':
         data = JSON.stringify(part.chunk)
         if (part.chunk.usage) outcome.usage = part.chunk.usage
+        keep(outcome, data)
         break
       case 'usage':
         outcome.usage = part.usage

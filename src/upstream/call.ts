@@ -7,6 +7,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import type { ChatCompletion, ChatRequest, StreamPart } from '../core/chat.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { ProviderAdapter, TargetContext } from '../providers/types.ts'
+import { hasRemoteImageUrls, type ImageInliner } from './inline-images.ts'
 import type { Transport } from './transport.ts'
 
 export interface Provider {
@@ -14,6 +15,8 @@ export interface Provider {
   kind: string
   adapter: ProviderAdapter
   transport: Transport
+  /** Set when the adapter `inlinesImageUrls`: downloads them before `buildRequest`. */
+  imageInliner?: ImageInliner | undefined
 }
 
 export type AttemptResult =
@@ -30,11 +33,17 @@ export async function callTarget(
   target: TargetContext,
   signal: AbortSignal,
 ): Promise<AttemptResult> {
-  const built = provider.adapter.buildRequest(request, target)
+  const prepared =
+    provider.imageInliner !== undefined && hasRemoteImageUrls(request)
+      ? await provider.imageInliner.inline(request, signal)
+      : request
+  const built = provider.adapter.buildRequest(prepared, target)
   const response = await provider.transport.send(built.request, signal)
   if (response.status < 200 || response.status >= 300) {
     const body = await response.text().catch(() => '')
-    throw provider.adapter.parseError(response.status, body, response.headers)
+    const error = provider.adapter.parseError(response.status, body, response.headers)
+    error.upstreamStatus = response.status
+    throw error
   }
   if (!target.stream) {
     const completion = provider.adapter.parseResponse(await response.text(), target)

@@ -16,18 +16,22 @@ export interface TestGateway extends RunningGateway {
   clientFor(key: string): OpenAI
 }
 
-/** `yaml` is the config without `server` and `auth`; two keys are added (alice: all, bob: `mock*`). */
+/**
+ * `yaml` is the config without `server` and `auth`; two keys are added (alice: all, bob: `mock*`),
+ * then `options.keys` (YAML flow mappings), and `options.server` inside `server`.
+ */
 export async function startTestGateway(
   yaml: string,
   environment: NodeJS.ProcessEnv = {},
+  options: { keys?: readonly string[]; server?: string } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-test-'))
-  const text = `server: { host: 127.0.0.1, port: 0, log_level: silent, data_dir: ${JSON.stringify(dataDir)}, shutdown_grace_ms: 2000 }
+  const text = `server: { host: 127.0.0.1, port: 0, log_level: silent, data_dir: ${JSON.stringify(dataDir)}, shutdown_grace_ms: 2000${options.server ? `, ${options.server}` : ''} }
 auth:
   keys:
     - { name: alice, key: ${testKey}, models: ["*"] }
     - { name: bob, key: ${otherKey}, models: ["mock*"] }
-${yaml}`
+${(options.keys ?? []).map((key) => `    - ${key}\n`).join('')}${yaml}`
   const config = parseConfig(text, 'test.yaml', environment)
   const running = await startGateway({ config, logger: pino({ level: 'silent' }) })
   const baseURL = `${running.url}/v1`

@@ -10,6 +10,8 @@ import { emptyRecord, type RequestRecord } from '../../core/request-record.ts'
 import { validateChatRequest } from '../../core/validate-chat-request.ts'
 import type { Gateway } from '../../gateway.ts'
 import { executeRoute } from '../../routing/execute.ts'
+import { createRouter, readMetadata } from '../../routing/router.ts'
+import { completionText, estimateStreamUsage, estimateUsage } from '../../usage/estimate-usage.ts'
 import { authenticate } from '../auth.ts'
 import { readJsonBody } from '../body.ts'
 import type { RequestContext } from '../context.ts'
@@ -18,31 +20,41 @@ import { writeEventStream } from '../sse.ts'
 
 export function createChatCompletionsHandler(gateway: Gateway) {
   const bodyLimit = gateway.config.server.body_limit
+  const router = createRouter(gateway.config, gateway.providers)
 
   return async function chatCompletions(context: RequestContext): Promise<void> {
     const record = emptyRecord(context.id, Date.now())
     context.record = record
-    const key = authenticate(context, gateway.keys)
+    const key = await authenticate(context, gateway.keys)
     record.keyId = key.id
     record.keyName = key.name
     const request: ChatRequest = validateChatRequest(await readJsonBody(context.request, bodyLimit))
     record.model = context.log.model = request.model
     record.stream = context.log.stream = request.stream === true
 
+    const metadata = readMetadata(context.request.headers)
+    record.metadata = metadata
+    // A route chosen by the request's headers replaces the model's; it may name a model the
+    // catalog does not list, as long as the key's allow-list covers it.
+    const requestRoute = router.requestRoute(context.request.headers, key)
     const model = gateway.catalog.resolve(request.model)
-    if (model === undefined) {
+    if (model === undefined && requestRoute === undefined) {
       throw new GatewayError('model_not_found', `The model '${request.model}' does not exist`, {
         param: 'model',
       })
     }
-    record.modelId = model.id
-    if (!key.allows(model.id)) {
+    const modelId = model?.id ?? request.model
+    record.modelId = modelId
+    if (!key.allows(modelId)) {
       throw new GatewayError(
         'model_not_allowed',
         `This API key may not use the model '${request.model}'`,
         { param: 'model' },
       )
     }
+    const admission = await gateway.limiter.admit(key, request, record)
+    if (admission !== undefined)
+      context.response.setHeaders(new Map(Object.entries(admission.headers)))
 
     // A client that goes away cancels everything still in flight for it.
     const abort = new AbortController()
@@ -51,11 +63,13 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       if (!response.writableFinished) abort.abort()
     })
 
-    const result = await executeRoute(model.route, gateway.providers, request, {
-      modelId: model.id,
-      requestedModel: request.model,
-      signal: abort.signal,
-    })
+    const route = requestRoute ?? router.modelRoute(modelId)!
+    const result = await executeRoute(
+      route,
+      request,
+      { modelId, requestedModel: request.model, signal: abort.signal, metadata },
+      router.runtime,
+    )
     record.provider = context.log.provider = result.provider
     record.upstreamModel = context.log.upstream_model = result.upstreamModel
     record.attempts = context.log.attempts = result.attempts
@@ -64,15 +78,25 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       'x-switchyard-model': result.upstreamModel,
       'x-switchyard-attempts': String(result.attempts),
     }
+    if (result.path !== '') headers['x-switchyard-route-path'] = result.path
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
 
     if (result.type === 'completion') {
-      recordUsage(record, result.completion.usage, model.costs)
+      const { usage } = result.completion
+      recordUsage(record, usage, model?.costs)
       sendJson(response, 200, result.completion, headers)
+      // Estimated after the answer went out: the client never waits for the tokenizer.
+      if (!usage) {
+        const estimate = await estimateUsage(request, completionText(result.completion))
+        recordUsage(record, estimate, model?.costs, true)
+      }
       return
     }
+    gateway.metrics?.trackStream(response)
     const outcome = await writeEventStream(response, result.parts, headers)
-    recordUsage(record, outcome.usage, model.costs)
+    if (outcome.usage === undefined && outcome.chunkCount > 0) {
+      recordUsage(record, await estimateStreamUsage(request, outcome), model?.costs, true)
+    } else recordUsage(record, outcome.usage, model?.costs)
     if (outcome.firstChunkAt !== undefined) {
       record.ttftMs = outcome.firstChunkAt - context.startedAt
       context.log.ttfb_ms = Math.round(record.ttftMs * 100) / 100
@@ -89,8 +113,10 @@ function recordUsage(
   record: RequestRecord,
   usage: CompletionUsage | null | undefined,
   costs: Parameters<typeof computeCost>[0],
+  estimated = false,
 ): void {
   if (!usage) return
+  record.usageEstimated = estimated
   record.promptTokens = usage.prompt_tokens ?? 0
   record.completionTokens = usage.completion_tokens ?? 0
   record.cachedTokens = usage.prompt_tokens_details?.cached_tokens ?? 0

@@ -1,0 +1,67 @@
+/**
+ * The limiter's Redis side: two Lua scripts, each run atomically by Redis, so replicas never
+ * read-then-write. Each bucket is stored as the epoch ms at which it is full again (the
+ * caller's clock, passed in, so tests can inject time; expiries are relative to it too); a missing
+ * key is a full bucket. The
+ * admission script repeats `decide` from rate-bucket.ts: budget, then requests, then tokens,
+ * and it writes nothing unless everything passes. Numbers go back as strings because Redis
+ * truncates Lua floats to integers.
+ */
+
+/** KEYS: requests, tokens, spend. ARGV: now, window ms, rpm, tpm (0: none), tokens, max spend (-1: none). */
+export const admitScript = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local rpm = tonumber(ARGV[3])
+local tpm = tonumber(ARGV[4])
+local units = tonumber(ARGV[5])
+local maxSpend = tonumber(ARGV[6])
+local slack = 1e-6
+
+local function debt(key, limit, amount)
+  local before = math.max(0, tonumber(redis.call('GET', key) or '0') - now)
+  return before, before + amount * window / limit
+end
+
+local requestsBefore, requestsAfter, tokensBefore, tokensAfter = 0, 0, 0, 0
+if rpm > 0 then requestsBefore, requestsAfter = debt(KEYS[1], rpm, 1) end
+if tpm > 0 then tokensBefore, tokensAfter = debt(KEYS[2], tpm, units) end
+local spend = 0
+if maxSpend >= 0 then spend = tonumber(redis.call('GET', KEYS[3]) or '0') end
+
+local verdict = 'admitted'
+if maxSpend >= 0 and spend >= maxSpend then verdict = 'budget'
+elseif rpm > 0 and requestsAfter > window + slack then verdict = 'rpm'
+elseif tpm > 0 and tokensAfter > window + slack then verdict = 'tpm' end
+
+if verdict == 'admitted' then
+  if rpm > 0 then
+    redis.call('SET', KEYS[1], string.format('%.3f', now + requestsAfter), 'PX', math.ceil(requestsAfter) + 1000)
+  end
+  if tpm > 0 and tokensAfter > 0 then
+    redis.call('SET', KEYS[2], string.format('%.3f', now + tokensAfter), 'PX', math.ceil(tokensAfter) + 1000)
+  end
+end
+return { verdict, string.format('%.6f', requestsBefore), string.format('%.6f', requestsAfter),
+  string.format('%.6f', tokensBefore), string.format('%.6f', tokensAfter), tostring(spend) }
+`
+
+/** KEYS: tokens, spend. ARGV: now, window ms, tpm (0: none), token delta, cost, spend time to live (ms). */
+export const settleScript = `
+local now = tonumber(ARGV[1])
+local tpm = tonumber(ARGV[3])
+local delta = tonumber(ARGV[4])
+if tpm > 0 and delta ~= 0 then
+  local fullAt = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now) + delta * tonumber(ARGV[2]) / tpm
+  if fullAt <= now then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('SET', KEYS[1], string.format('%.3f', fullAt), 'PX', math.ceil(fullAt - now) + 1000)
+  end
+end
+if tonumber(ARGV[5]) > 0 then
+  redis.call('INCRBYFLOAT', KEYS[2], ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+return 1
+`

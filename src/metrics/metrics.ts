@@ -1,0 +1,184 @@
+/**
+ * The gateway's Prometheus metrics, in a registry of its own (so several gateways can live in one
+ * process). Most are fed by a request recorder when each chat request ends, so the hot path pays
+ * a map lookup and a few increments. Labels hold only catalog model ids, configured provider
+ * names, HTTP statuses and error codes from our catalogue: never raw client input, never keys.
+ */
+import type { ServerResponse } from 'node:http'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { RequestRecord, RequestRecorder } from '../core/request-record.ts'
+import type { LimitKind } from '../limits/rate-bucket.ts'
+
+export interface Metrics {
+  recorder: RequestRecorder
+  /** A key's limit refused a request. */
+  limiterRejected(kind: LimitKind, record: RequestRecord): void
+  /** Counts an SSE stream as open until its response closes. */
+  trackStream(response: ServerResponse): void
+  /** Where the in-flight request count is read from at scrape time (the HTTP edge). */
+  observeInFlight(source: () => number): void
+  render(): Promise<string>
+  contentType: string
+}
+
+/** Codes of failures that came from (or on the way to) an upstream, for the errors counter. */
+const upstreamCodes = new Set([
+  'upstream_error',
+  'upstream_unreachable',
+  'upstream_auth',
+  'upstream_overloaded',
+  'upstream_timeout',
+  'no_healthy_target',
+  'rate_limit_exceeded',
+])
+
+interface Series {
+  requests: Counter.Internal
+  duration: Histogram.Internal<string>
+  firstToken: Histogram.Internal<string>
+  promptTokens: Counter.Internal
+  completionTokens: Counter.Internal
+  cost: Counter.Internal
+}
+
+export interface MetricsOptions {
+  /**
+   * The provider a model routes to, for requests that failed before a provider was recorded
+   * (an upstream error thrown by the route).
+   */
+  providerOf?: (modelId: string) => string | undefined
+  /** Process metrics (CPU, memory, event loop lag); on by default. */
+  defaultMetrics?: boolean
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry()
+  const registers = [registry]
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
+  const modelLabels = ['model', 'provider'] as const
+  const requests = new Counter({
+    name: 'switchyard_requests_total',
+    help: 'Chat completion requests, by catalog model, provider and HTTP status.',
+    labelNames: [...modelLabels, 'status'],
+    registers,
+  })
+  const duration = new Histogram({
+    name: 'switchyard_request_duration_seconds',
+    help: 'Time from request to the end of the response (the whole stream for streams).',
+    labelNames: [...modelLabels, 'stream'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300],
+    registers,
+  })
+  const firstToken = new Histogram({
+    name: 'switchyard_time_to_first_token_seconds',
+    help: 'Time from request to the first streamed chunk.',
+    labelNames: modelLabels,
+    buckets: [0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3, 6, 12, 30],
+    registers,
+  })
+  const promptTokens = new Counter({
+    name: 'switchyard_prompt_tokens_total',
+    help: 'Prompt tokens reported by upstreams.',
+    labelNames: modelLabels,
+    registers,
+  })
+  const completionTokens = new Counter({
+    name: 'switchyard_completion_tokens_total',
+    help: 'Completion tokens reported by upstreams.',
+    labelNames: modelLabels,
+    registers,
+  })
+  const cost = new Counter({
+    name: 'switchyard_cost_total',
+    help: "Cost of requests, in the currency of the models' costs.",
+    labelNames: modelLabels,
+    registers,
+  })
+  const upstreamErrors = new Counter({
+    name: 'switchyard_upstream_errors_total',
+    help: 'Requests that ended in an upstream failure, by provider and error code.',
+    labelNames: ['provider', 'code'],
+    registers,
+  })
+  const rejections = new Counter({
+    name: 'switchyard_limiter_rejections_total',
+    help: "Requests refused by a key's limits, by kind (rpm, tpm, budget).",
+    labelNames: ['kind'],
+    registers,
+  })
+  let inFlightSource: () => number = () => 0
+  new Gauge({
+    name: 'switchyard_in_flight_requests',
+    help: 'HTTP requests being handled, open streams included.',
+    registers,
+    collect() {
+      this.set(inFlightSource())
+    },
+  })
+  const streams = new Gauge({
+    name: 'switchyard_in_flight_streams',
+    help: 'Streamed responses currently open.',
+    registers,
+  })
+
+  const seriesCache = new Map<string, Series>()
+  // Our own 429s carry the same code as an upstream's; these are not upstream errors.
+  const limited = new WeakSet<RequestRecord>()
+
+  function seriesFor(model: string, provider: string, status: string, stream: string): Series {
+    const id = `${model}\n${provider}\n${status}\n${stream}`
+    let series = seriesCache.get(id)
+    if (series === undefined) {
+      series = {
+        requests: requests.labels(model, provider, status),
+        duration: duration.labels(model, provider, stream),
+        firstToken: firstToken.labels(model, provider),
+        promptTokens: promptTokens.labels(model, provider),
+        completionTokens: completionTokens.labels(model, provider),
+        cost: cost.labels(model, provider),
+      }
+      seriesCache.set(id, series)
+    }
+    return series
+  }
+
+  return {
+    recorder: {
+      record(record) {
+        const provider =
+          record.provider ??
+          (record.modelId === undefined ? undefined : options.providerOf?.(record.modelId)) ??
+          'none'
+        const series = seriesFor(
+          record.modelId ?? 'none',
+          provider,
+          String(record.status),
+          String(record.stream),
+        )
+        series.requests.inc()
+        series.duration.observe(record.latencyMs / 1000)
+        if (record.ttftMs !== undefined) series.firstToken.observe(record.ttftMs / 1000)
+        if (record.promptTokens > 0) series.promptTokens.inc(record.promptTokens)
+        if (record.completionTokens > 0) series.completionTokens.inc(record.completionTokens)
+        if (record.cost > 0) series.cost.inc(record.cost)
+        const code = record.errorCode
+        if (code !== undefined && upstreamCodes.has(code) && !limited.has(record)) {
+          upstreamErrors.labels(provider, code).inc()
+        }
+      },
+    },
+    limiterRejected(kind, record) {
+      limited.add(record)
+      rejections.labels(kind).inc()
+    },
+    trackStream(response) {
+      streams.inc()
+      response.once('close', () => streams.dec())
+    },
+    observeInFlight(source) {
+      inFlightSource = source
+    },
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  }
+}
