@@ -40,6 +40,7 @@ const featureCandidates: Candidate[] = [
 function render(options: {
   port: number
   mockUrl: string
+  /** The gateway's data_dir; each gateway gets its own, so their SQLite files never share locks. */
   dir: string
   anthropic: boolean
   top: string[]
@@ -93,7 +94,8 @@ export function planConfigs(options: {
   barePort: number
 }): ConfigPlan {
   const probe = join(options.dir, 'probe.yaml')
-  const base = { mockUrl: options.mockUrl, dir: options.dir, top: [], keyFields: [] }
+  const fullDir = join(options.dir, 'full')
+  const base = { mockUrl: options.mockUrl, dir: fullDir, top: [], keyFields: [] }
   const plain = accepted(options.cli, probe, render({ ...base, port: 0, anthropic: false }))
   if (!plain.ok) throw new Error(`the bench's base config is invalid: ${plain.detail}`)
   const features: Record<string, string> = { auth: 'on (one configured key)' }
@@ -107,7 +109,7 @@ export function planConfigs(options: {
   const keyFields: string[] = []
   for (const candidate of featureCandidates) {
     if (features[candidate.feature]?.startsWith('on')) continue
-    const fragmentTop = candidate.top?.replaceAll('{dir}', options.dir)
+    const fragmentTop = candidate.top?.replaceAll('{dir}', fullDir)
     const trial = {
       ...base,
       port: 0,
@@ -127,6 +129,9 @@ export function planConfigs(options: {
   const full = join(options.dir, 'switchyard-full.yaml')
   const bare = join(options.dir, 'switchyard-bare.yaml')
   writeFileSync(full, render({ ...base, port: options.fullPort, anthropic, top, keyFields }))
-  writeFileSync(bare, render({ ...base, port: options.barePort, anthropic }))
+  writeFileSync(
+    bare,
+    render({ ...base, dir: join(options.dir, 'bare'), port: options.barePort, anthropic }),
+  )
   return { full, bare, anthropic, features }
 }
