@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import OpenAI from 'openai'
 import { runCli, serve } from './helpers/cli.ts'
-import { sendEvents, startFakeUpstream } from './helpers/fake-upstream.ts'
-import { streamEvents } from './helpers/openai-fixtures.ts'
+import { sendEvents, sendJson, startFakeUpstream } from './helpers/fake-upstream.ts'
+import { completion, streamEvents } from './helpers/openai-fixtures.ts'
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'switchyard-cli-'))
@@ -171,6 +171,69 @@ models: [ { id: m, type: text-generation, route: { provider: up } } ]
       assert.equal(words.join(''), 'onetwothreefourfive')
       assert.equal(await server.exited, 0)
       assert.match(server.stdout(), /"signal":"SIGTERM"/)
+    } finally {
+      server.child.kill('SIGKILL')
+      await upstream.close()
+    }
+  })
+  test('--workers 2: both workers serve, SIGTERM drains their live streams, exit code 0', async () => {
+    const upstream = await startFakeUpstream((request, response) => {
+      if ((request.body as { stream?: boolean }).stream !== true) {
+        sendJson(response, 200, completion('m', 'pong'))
+        return
+      }
+      return sendEvents(response, streamEvents('m', ['one', 'two', 'three', 'four'], true), {
+        delayMs: 150,
+      })
+    })
+    const cwd = tempDir()
+    const file = join(cwd, 'switchyard.yaml')
+    writeFileSync(
+      file,
+      `auth: { keys: [ { name: t, key: test-key-0123456789abcdef } ] }
+providers: { up: { kind: openai, base_url: "${upstream.url}/v1" } }
+models: [ { id: m, type: text-generation, route: { provider: up } } ]
+`,
+    )
+    const server = await serve(['--port', '0', '--workers', '2'], { cwd })
+    try {
+      const deadline = Date.now() + 15_000
+      while (server.stdout().match(/listening on/g)?.length !== 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const listening = [...server.stdout().matchAll(/listening on (http:\/\/[^"\s]+)/g)]
+      assert.deepEqual(
+        listening.map((match) => match[1]),
+        [server.url, server.url],
+        'two workers listen on the same port',
+      )
+      const client = () =>
+        new OpenAI({
+          baseURL: `${server.url}/v1`,
+          apiKey: 'test-key-0123456789abcdef',
+          maxRetries: 0,
+        })
+      const request = { model: 'm', messages: [{ role: 'user' as const, content: 'ping' }] }
+      // Concurrent requests use separate connections, which the primary hands out round-robin.
+      const replies = await Promise.all(
+        [1, 2, 3, 4].map(() => client().chat.completions.create(request)),
+      )
+      for (const reply of replies) assert.equal(reply.choices[0]?.message.content, 'pong')
+      const streams = await Promise.all(
+        [1, 2].map(() => client().chat.completions.create({ ...request, stream: true })),
+      )
+      const texts = streams.map(async (stream, index) => {
+        let text = ''
+        for await (const part of stream) {
+          text += part.choices[0]?.delta.content ?? ''
+          if (index === 0 && text === 'one') server.child.kill('SIGTERM')
+        }
+        return text
+      })
+      assert.deepEqual(await Promise.all(texts), ['onetwothreefour', 'onetwothreefour'])
+      assert.equal(await server.exited, 0)
+      assert.match(server.stdout(), /"msg":"all workers stopped"/)
+      assert.equal(server.stdout().match(/Switchyard stopped/g)?.length, 2, 'each worker drained')
     } finally {
       server.child.kill('SIGKILL')
       await upstream.close()

@@ -1,11 +1,13 @@
 /** `switchyard serve|check`: the command line. */
+import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { ConfigError, formatProblem, loadConfig, resolveConfigPath } from '../config/load.ts'
 import { startGateway } from '../start.ts'
 import { keysCommand, keysUsage } from './keys.ts'
+import { runPrimary, shutdownMessage } from './workers.ts'
 
 const usage = `Usage:
-  switchyard serve [--config FILE] [--host H] [--port N]
+  switchyard serve [--config FILE] [--host H] [--port N] [--workers N]
   switchyard check --config FILE
 ${keysUsage}`
 
@@ -23,7 +25,12 @@ export async function main(argv: string[]): Promise<number> {
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      workers: { type: 'string' },
+    },
   })
   let loaded: ReturnType<typeof loadConfig>
   try {
@@ -45,6 +52,13 @@ async function serve(args: string[]): Promise<number> {
     }
     config.server.port = port
   }
+  const workers = Number(values.workers ?? 1)
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    process.stderr.write(`--workers must be an integer from 1 to 256, got ${values.workers}\n`)
+    return 2
+  }
+  // The config is loaded and checked above, so a bad one fails once, before any worker starts.
+  if (workers > 1 && cluster.isPrimary) return runPrimary(workers)
   const running = await startGateway({ config, source: loaded.source })
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
@@ -53,7 +67,14 @@ async function serve(args: string[]): Promise<number> {
     }
     process.once('SIGTERM', () => shutdown('SIGTERM'))
     process.once('SIGINT', () => shutdown('SIGINT'))
+    if (cluster.isWorker) {
+      process.on('message', (message) => {
+        if (message === shutdownMessage) shutdown('primary')
+      })
+    }
   })
+  // A worker's open channel to the primary would keep it alive after draining.
+  if (cluster.isWorker) process.disconnect?.()
   return 0
 }
 

@@ -16,16 +16,7 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
       `Expected a JSON body, got content-type ${type}`,
     )
   }
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > limit) {
-      request.resume()
-      throw tooLarge(limit)
-    }
-    chunks.push(chunk)
-  }
+  const chunks = await readChunks(request, limit)
   const text =
     chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
   if (text.length === 0)
@@ -38,6 +29,50 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
       `The request body is not valid JSON: ${(error as Error).message}`,
     )
   }
+}
+
+/**
+ * Collects the body with 'data'/'end' listeners: a Readable's async iterator costs a promise and
+ * its bookkeeping per chunk, on every request.
+ */
+function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        request.resume()
+        reject(tooLarge(limit))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resolve(chunks)
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      reject(error)
+    }
+    const onClose = () => {
+      // Closed before 'end': the client went away mid-body.
+      cleanup()
+      reject(new GatewayError('invalid_request', 'The request body was cut off'))
+    }
+    const cleanup = () => {
+      request.off('data', onData)
+      request.off('end', onEnd)
+      request.off('error', onError)
+      request.off('close', onClose)
+    }
+    request.on('data', onData)
+    request.on('end', onEnd)
+    request.on('error', onError)
+    request.on('close', onClose)
+  })
 }
 
 function tooLarge(limit: number): GatewayError {

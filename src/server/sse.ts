@@ -47,7 +47,14 @@ export async function writeEventStream(
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
   })
-  // Headers go out with the first chunk, in one write.
+  // Headers go out with the first chunk, in one write. Parts that are ready in the same tick (one
+  // upstream read often carries several events) leave as one HTTP chunk and one write(2): the
+  // response is corked on the first of them and uncorked once the tick's work is done.
+  let corked = false
+  const uncork = () => {
+    corked = false
+    if (!response.writableEnded) response.uncork()
+  }
   for await (const part of parts) {
     if (response.destroyed) {
       outcome.disconnected = true
@@ -74,6 +81,11 @@ export async function writeEventStream(
         break
     }
     outcome.firstChunkAt ??= now()
+    if (!corked) {
+      corked = true
+      response.cork()
+      process.nextTick(uncork)
+    }
     if (!response.write(`data: ${data}\n\n`)) await drained(response)
     if (outcome.error !== undefined) break
   }

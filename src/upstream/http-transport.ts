@@ -6,6 +6,7 @@ import { Agent, errors as undiciErrors } from 'undici'
 import { GatewayError } from '../core/errors.ts'
 import type { UpstreamRequest } from '../providers/types.ts'
 import type { Transport, UpstreamResponse } from './transport.ts'
+import { UpstreamExchange } from './upstream-exchange.ts'
 
 export interface HttpTransportOptions {
   connectTimeoutMs: number
@@ -30,58 +31,23 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   })
 
   return {
-    async send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-      let response: Awaited<ReturnType<typeof agent.request>>
-      try {
-        response = await agent.request({
-          origin: request.origin,
-          path: request.path,
-          method: request.method,
-          headers: request.headers,
-          body: request.method === 'GET' ? null : request.body,
-          signal,
-        })
-      } catch (error) {
-        throw toGatewayError(error, request.origin)
-      }
-      const body = response.body
-      return {
-        status: response.statusCode,
-        headers: flattenHeaders(response.headers),
-        body: guardBody(body, request.origin),
-        text: async () => {
-          try {
-            return await body.text()
-          } catch (error) {
-            throw toGatewayError(error, request.origin)
-          }
-        },
-      }
+    send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+      const toError = (error: unknown) => toGatewayError(error, request.origin)
+      return new Promise((resolve, reject) => {
+        agent.dispatch(
+          {
+            origin: request.origin,
+            path: request.path,
+            method: request.method,
+            headers: request.headers,
+            body: request.method === 'GET' ? null : request.body,
+          },
+          new UpstreamExchange(signal, toError, resolve, reject),
+        )
+      })
     },
     close: () => agent.close(),
   }
-}
-
-async function* guardBody(
-  body: AsyncIterable<Uint8Array>,
-  origin: string,
-): AsyncGenerator<Uint8Array> {
-  try {
-    yield* body
-  } catch (error) {
-    throw toGatewayError(error, origin)
-  }
-}
-
-function flattenHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string | undefined> {
-  const flat: Record<string, string | undefined> = {}
-  for (const name in headers) {
-    const value = headers[name]
-    flat[name] = Array.isArray(value) ? value.join(', ') : value
-  }
-  return flat
 }
 
 /** Network failures become gateway errors that name the upstream host but nothing secret. */

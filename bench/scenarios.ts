@@ -1,0 +1,175 @@
+/**
+ * What the bench measures: each scenario is one kind of traffic, sent in turn to the upstream
+ * directly, through the minimal proxy and through Switchyard, with requests shaped for each.
+ */
+import { benchKey } from './gateway-config.ts'
+
+export type TargetName = 'direct' | 'proxy' | 'switchyard' | 'switchyard-bare'
+
+export interface Scenario {
+  name: string
+  label: string
+  /** wrk for throughput and latency; the probe for time to first chunk. */
+  tool: 'wrk' | 'probe'
+  connections: number
+  /** Seconds per measurement; undefined means the run's default. */
+  seconds?: number
+  stream: boolean
+  promptBytes: number
+  /** The upstream's wire format; `anthropic` is Switchyard's translated path. */
+  upstream: 'openai' | 'anthropic'
+  /** Upstream paces chunks 20 ms apart, so streams stay open. */
+  slow: boolean
+  targets: TargetName[]
+}
+
+const three: TargetName[] = ['direct', 'proxy', 'switchyard']
+const four: TargetName[] = ['direct', 'proxy', 'switchyard', 'switchyard-bare']
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'small',
+    label: 'small chat, unstreamed, 32 connections',
+    tool: 'wrk',
+    connections: 32,
+    stream: false,
+    promptBytes: 0,
+    upstream: 'openai',
+    slow: false,
+    targets: four,
+  },
+  {
+    name: 'latency',
+    label: 'small chat, unstreamed, 1 connection (added latency)',
+    tool: 'wrk',
+    connections: 1,
+    stream: false,
+    promptBytes: 0,
+    upstream: 'openai',
+    slow: false,
+    targets: three,
+  },
+  {
+    name: 'large',
+    label: 'about 50 KB prompt, unstreamed, 32 connections',
+    tool: 'wrk',
+    connections: 32,
+    stream: false,
+    promptBytes: 50_000,
+    upstream: 'openai',
+    slow: false,
+    targets: three,
+  },
+  {
+    name: 'stream',
+    label: '100-chunk stream, 32 connections',
+    tool: 'wrk',
+    connections: 32,
+    stream: true,
+    promptBytes: 0,
+    upstream: 'openai',
+    slow: false,
+    targets: four,
+  },
+  {
+    name: 'first-chunk',
+    label: '100-chunk stream, 1 connection, time to first chunk',
+    tool: 'probe',
+    connections: 1,
+    stream: true,
+    promptBytes: 0,
+    upstream: 'openai',
+    slow: false,
+    targets: three,
+  },
+  {
+    name: 'streams-1000',
+    label: '1,000 concurrent open streams, 100 chunks 20 ms apart',
+    tool: 'wrk',
+    connections: 1000,
+    seconds: 8,
+    stream: true,
+    promptBytes: 0,
+    upstream: 'openai',
+    slow: true,
+    targets: three,
+  },
+  {
+    name: 'translated-stream',
+    label: 'Anthropic upstream, 100-chunk stream, 32 connections',
+    tool: 'wrk',
+    connections: 32,
+    stream: true,
+    promptBytes: 0,
+    upstream: 'anthropic',
+    slow: false,
+    targets: three,
+  },
+  {
+    name: 'translated',
+    label: 'Anthropic upstream, unstreamed, 32 connections',
+    tool: 'wrk',
+    connections: 32,
+    stream: false,
+    promptBytes: 0,
+    upstream: 'anthropic',
+    slow: false,
+    targets: three,
+  },
+]
+
+export interface TargetRequest {
+  path: string
+  headers: string[]
+  body: string
+}
+
+const system = 'You are a helpful assistant.'
+const question = 'Write one short sentence about benchmarking HTTP proxies.'
+
+function padding(bytes: number): string {
+  if (bytes === 0) return ''
+  return ` ${'lorem ipsum dolor sit amet '.repeat(Math.ceil(bytes / 27)).slice(0, bytes)}`
+}
+
+/** The request one target gets in one scenario: the same traffic in the shape it speaks. */
+export function requestFor(scenario: Scenario, target: TargetName): TargetRequest {
+  const viaSwitchyard = target === 'switchyard' || target === 'switchyard-bare'
+  const slowHeader = scenario.slow && !viaSwitchyard ? ['x-mock-chunk-delay-ms: 20'] : []
+  const content = question + padding(scenario.promptBytes)
+  const streamFields = scenario.stream
+    ? { stream: true, stream_options: { include_usage: true } }
+    : {}
+  if (scenario.upstream === 'anthropic' && !viaSwitchyard) {
+    return {
+      path: '/v1/messages',
+      headers: ['x-api-key: sk-ant-bench', 'anthropic-version: 2023-06-01'],
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 256,
+        system,
+        messages: [{ role: 'user', content }],
+        ...(scenario.stream ? { stream: true } : {}),
+      }),
+    }
+  }
+  const model =
+    scenario.upstream === 'anthropic' ? 'bench-claude' : scenario.slow ? 'bench-slow' : 'bench-fast'
+  return {
+    path: '/v1/chat/completions',
+    headers: [
+      `authorization: Bearer ${viaSwitchyard ? benchKey : 'sk-upstream-bench'}`,
+      ...slowHeader,
+    ],
+    body: JSON.stringify({
+      model,
+      messages: [
+        { role: 'system', content: system },
+        { role: 'user', content },
+      ],
+      max_tokens: 256,
+      temperature: 0.2,
+      ...streamFields,
+    }),
+  }
+}
