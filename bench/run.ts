@@ -38,7 +38,8 @@ import { runWrk, writeWrkScript } from './wrk.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..')
-const cli = join(root, 'bin/switchyard.ts')
+// The compiled build (npm run build, run by prebench): what `npm start` runs in production.
+const cli = join(root, 'dist/bin/switchyard.js')
 
 const { values } = parseArgs({
   options: {

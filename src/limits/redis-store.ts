@@ -6,7 +6,8 @@
  * closed).
  */
 import { createHash } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Redis } from 'ioredis'
 import type { BudgetPeriod } from './budget-period.ts'
 import type { AdmitResult } from './rate-bucket.ts'
 import { windowMs } from './rate-bucket.ts'
@@ -24,7 +25,11 @@ export interface RedisStoreOptions {
 /** A spend counter outlives its period by a day, so late settlements still find it. */
 const spendGraceMs = 86_400_000
 
+// Loaded only when Redis is configured: the client costs ~25 MB of resident memory.
+const require = createRequire(import.meta.url)
+
 export function createRedisStore(options: RedisStoreOptions): LimitStore {
+  const { Redis } = require('ioredis') as typeof import('ioredis')
   const redis = new Redis(options.url, {
     commandTimeout: options.timeoutMs,
     // Queued commands fail after one reconnect attempt instead of waiting for Redis to return.
