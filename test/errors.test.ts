@@ -182,3 +182,38 @@ models:
     assert.deepEqual(await health.json(), { status: 'ok' })
   })
 })
+
+describe('hostile request details', () => {
+  let gateway: TestGateway
+
+  before(async () => {
+    gateway = await startTestGateway(`
+providers: { demo: { kind: mock } }
+models: [ { id: mock-echo, type: text-generation, route: { provider: demo } } ]
+`)
+  })
+  after(async () => {
+    await gateway.stop(0)
+  })
+
+  test('a malformed model path is a 404, not a crash', async () => {
+    const response = await fetch(`${gateway.baseURL}/models/%E0%A4%A`, {
+      headers: { authorization: `Bearer ${testKey}` },
+    })
+    assert.equal(response.status, 404)
+    const body = (await response.json()) as { error: { type: string } }
+    assert.equal(body.error.type, 'not_found_error')
+    assert.equal((await fetch(`${gateway.url}/health`)).status, 200)
+  })
+
+  test('a request id that is unsafe to echo is replaced by a generated one', async () => {
+    const response = await fetch(`${gateway.url}/health`, {
+      headers: { 'x-request-id': `${'a'.repeat(300)}` },
+    })
+    assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/)
+    const spaced = await fetch(`${gateway.url}/health`, {
+      headers: { 'x-request-id': 'two words' },
+    })
+    assert.match(spaced.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/)
+  })
+})

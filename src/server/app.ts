@@ -25,6 +25,16 @@ export interface GatewayServer {
 }
 
 const healthBody = JSON.stringify({ status: 'ok' })
+// A client's request id is echoed only when it is safe in a header and in logs.
+const requestIdPattern = /^[\w.:@/+=-]{1,200}$/
+
+function decodePathPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return undefined
+  }
+}
 const modelPrefix = '/v1/models/'
 
 export function createGatewayServer(gateway: Gateway, logger: Logger): GatewayServer {
@@ -46,8 +56,8 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     const handler = routes.get(`${method} ${path}`)
     if (handler !== undefined) return handler
     if (method === 'GET' && path.startsWith(modelPrefix) && path.length > modelPrefix.length) {
-      const name = decodeURIComponent(path.slice(modelPrefix.length))
-      return (context) => models.retrieve(context, name)
+      const name = decodePathPart(path.slice(modelPrefix.length))
+      return name === undefined ? undefined : (context) => models.retrieve(context, name)
     }
     if (path.startsWith(adminPrefix)) return (context) => admin(context, path)
     return undefined
@@ -58,7 +68,9 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     // Portkey SDKs send their trace id; it serves as the request id when no x-request-id came.
     const incomingId = request.headers['x-request-id'] ?? request.headers['x-portkey-trace-id']
     const id =
-      typeof incomingId === 'string' && incomingId.length <= 200 ? incomingId : randomUUID()
+      typeof incomingId === 'string' && requestIdPattern.test(incomingId)
+        ? incomingId
+        : randomUUID()
     response.setHeader('x-request-id', id)
     const context: RequestContext = {
       id,
@@ -103,7 +115,14 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
           record.errorCode = failure.code
           record.errorType = failure.type
         }
-        for (const recorder of gateway.recorders) recorder.record(record)
+        for (const recorder of gateway.recorders) {
+          try {
+            recorder.record(record)
+          } catch (error) {
+            // A recorder's fault must not cost the other recorders, the access log or the process.
+            logger.error({ request_id: id, err: error }, 'a request recorder failed')
+          }
+        }
       }
       logger.info(
         {
