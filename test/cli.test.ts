@@ -8,6 +8,21 @@ import { runCli, serve } from './helpers/cli.ts'
 import { sendEvents, sendJson, startFakeUpstream } from './helpers/fake-upstream.ts'
 import { completion, streamEvents } from './helpers/openai-fixtures.ts'
 
+const projectKey = 'test-key-0123456789abcdef'
+
+/** A working directory whose ./switchyard.yaml routes model `m` to the upstream, with one key. */
+function upstreamProject(upstreamUrl: string): string {
+  const cwd = tempDir()
+  writeFileSync(
+    join(cwd, 'switchyard.yaml'),
+    `auth: { keys: [ { name: t, key: ${projectKey} } ] }
+providers: { up: { kind: openai, base_url: "${upstreamUrl}/v1" } }
+models: [ { id: m, type: text-generation, route: { provider: up } } ]
+`,
+  )
+  return cwd
+}
+
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'switchyard-cli-'))
 }
@@ -132,21 +147,13 @@ describe('switchyard serve', () => {
         delayMs: 150,
       }),
     )
-    const cwd = tempDir()
-    const file = join(cwd, 'switchyard.yaml')
-    writeFileSync(
-      file,
-      `auth: { keys: [ { name: t, key: test-key-0123456789abcdef } ] }
-providers: { up: { kind: openai, base_url: "${upstream.url}/v1" } }
-models: [ { id: m, type: text-generation, route: { provider: up } } ]
-`,
-    )
+    const cwd = upstreamProject(upstream.url)
     // No --config: ./switchyard.yaml in the working directory is used.
     const server = await serve(['--port', '0'], { cwd })
     try {
       const client = new OpenAI({
         baseURL: `${server.url}/v1`,
-        apiKey: 'test-key-0123456789abcdef',
+        apiKey: projectKey,
         maxRetries: 0,
       })
       const stream = await client.chat.completions.create({
@@ -186,15 +193,7 @@ models: [ { id: m, type: text-generation, route: { provider: up } } ]
         delayMs: 150,
       })
     })
-    const cwd = tempDir()
-    const file = join(cwd, 'switchyard.yaml')
-    writeFileSync(
-      file,
-      `auth: { keys: [ { name: t, key: test-key-0123456789abcdef } ] }
-providers: { up: { kind: openai, base_url: "${upstream.url}/v1" } }
-models: [ { id: m, type: text-generation, route: { provider: up } } ]
-`,
-    )
+    const cwd = upstreamProject(upstream.url)
     const server = await serve(['--port', '0', '--workers', '2'], { cwd })
     try {
       const deadline = Date.now() + 15_000
@@ -210,7 +209,7 @@ models: [ { id: m, type: text-generation, route: { provider: up } } ]
       const client = () =>
         new OpenAI({
           baseURL: `${server.url}/v1`,
-          apiKey: 'test-key-0123456789abcdef',
+          apiKey: projectKey,
           maxRetries: 0,
         })
       const request = { model: 'm', messages: [{ role: 'user' as const, content: 'ping' }] }

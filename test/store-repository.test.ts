@@ -178,26 +178,28 @@ for (const engine of storeEngines()) {
       assert.equal(pages, 2)
     })
 
+    const firstRecord = record({
+      requestId: 'r1',
+      startedAt: june1 + 1_000,
+      keyId: 'key_a',
+      keyName: 'alice',
+      model: 'small',
+      modelId: 'albert-small',
+      provider: 'vllm',
+      upstreamModel: 'meta-llama/Llama-3.1-8B-Instruct',
+      promptTokens: 10,
+      completionTokens: 20,
+      cachedTokens: 4,
+      cost: 0.5,
+      latencyMs: 12.5,
+      ttftMs: 3.25,
+      stream: true,
+      metadata: { user: 'u1' },
+    })
+
     test('usage rows round-trip, and totals group by key, model, provider and day', async () => {
       await store.usage.insert([
-        record({
-          requestId: 'r1',
-          startedAt: june1 + 1_000,
-          keyId: 'key_a',
-          keyName: 'alice',
-          model: 'small',
-          modelId: 'albert-small',
-          provider: 'vllm',
-          upstreamModel: 'meta-llama/Llama-3.1-8B-Instruct',
-          promptTokens: 10,
-          completionTokens: 20,
-          cachedTokens: 4,
-          cost: 0.5,
-          latencyMs: 12.5,
-          ttftMs: 3.25,
-          stream: true,
-          metadata: { user: 'u1' },
-        }),
+        firstRecord,
         record({
           requestId: 'r2',
           startedAt: june1 + day + 5,
@@ -266,24 +268,7 @@ for (const engine of storeEngines()) {
       assert.equal(requests.length, 1)
       const [first] = requests
       assert.deepEqual(first, {
-        ...record({
-          requestId: 'r1',
-          startedAt: june1 + 1_000,
-          keyId: 'key_a',
-          keyName: 'alice',
-          model: 'small',
-          modelId: 'albert-small',
-          provider: 'vllm',
-          upstreamModel: 'meta-llama/Llama-3.1-8B-Instruct',
-          promptTokens: 10,
-          completionTokens: 20,
-          cachedTokens: 4,
-          cost: 0.5,
-          latencyMs: 12.5,
-          ttftMs: 3.25,
-          stream: true,
-          metadata: { user: 'u1' },
-        }),
+        ...firstRecord,
         id: first!.id,
       })
     })

@@ -99,7 +99,3 @@ export class GatewayError extends Error {
     }
   }
 }
-
-export function isGatewayError(error: unknown): error is GatewayError {
-  return error instanceof GatewayError
-}
