@@ -77,9 +77,26 @@ export function createClientKey(spec: ClientKeySpec): ClientKey {
   }
 }
 
+/** Presented secrets whose digests are remembered; the map is emptied when it reaches this size. */
+const recentDigestLimit = 4096
+
 /** Config-file keys first (in memory), then `stored` when given. */
 export function createKeyRing(specs: readonly KeySpec[], stored?: KeyLookup): KeyRing {
   const byDigest = new Map<string, { digest: Buffer; key: ClientKey }>()
+  // Hashing was the largest single cost of authenticating a request, and clients present the same
+  // few keys over and over: the digests of recently presented secrets are remembered. Only the
+  // digest is cached; what it finds (a stored key's revocation, expiry) is still looked up anew.
+  const recentDigests = new Map<string, { digest: Buffer; lookup: string }>()
+  function digestOf(secret: string): { digest: Buffer; lookup: string } {
+    let known = recentDigests.get(secret)
+    if (known === undefined) {
+      if (recentDigests.size >= recentDigestLimit) recentDigests.clear()
+      const digest = hashSecret(secret)
+      known = { digest, lookup: digest.toString('base64') }
+      recentDigests.set(secret, known)
+    }
+    return known
+  }
   for (const spec of specs) {
     const digest = hashSecret(spec.key)
     byDigest.set(digest.toString('base64'), {
@@ -97,8 +114,8 @@ export function createKeyRing(specs: readonly KeySpec[], stored?: KeyLookup): Ke
   }
   return {
     authenticate(secret) {
-      const digest = hashSecret(secret)
-      const found = byDigest.get(digest.toString('base64'))
+      const { digest, lookup } = digestOf(secret)
+      const found = byDigest.get(lookup)
       if (found !== undefined && timingSafeEqual(found.digest, digest)) return found.key
       return stored?.find(digest)
     },

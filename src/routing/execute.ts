@@ -238,17 +238,22 @@ async function attempt(
 ): Promise<AttemptResult> {
   const { request, context, runtime } = execution
   execution.attempts++
-  const controller = new AbortController()
-  const forwardAbort = () => controller.abort(context.signal.reason)
-  context.signal.addEventListener('abort', forwardAbort, { once: true })
+  // An attempt with a timeout gets its own signal (the client's abort forwarded into it); one
+  // without uses the client's signal as it is, with no controller or listener per attempt.
+  let controller: AbortController | undefined
+  let forwardAbort: (() => void) | undefined
   let timedOut = false
-  const timer =
-    target.requestTimeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true
-          controller.abort()
-        }, target.requestTimeoutMs)
+  let timer: NodeJS.Timeout | undefined
+  if (target.requestTimeoutMs !== undefined) {
+    const attemptController = new AbortController()
+    controller = attemptController
+    forwardAbort = () => attemptController.abort(context.signal.reason)
+    context.signal.addEventListener('abort', forwardAbort, { once: true })
+    timer = setTimeout(() => {
+      timedOut = true
+      attemptController.abort()
+    }, target.requestTimeoutMs)
+  }
   const stream = request.stream === true
   const options = request.stream_options as { include_usage?: boolean } | null | undefined
   const targetContext: TargetContext = {
@@ -265,10 +270,15 @@ async function attempt(
   let handedOver = false
   const finish = () => {
     stats.end(key)
-    context.signal.removeEventListener('abort', forwardAbort)
+    if (forwardAbort !== undefined) context.signal.removeEventListener('abort', forwardAbort)
   }
   try {
-    const result = await callTarget(target.provider, body, targetContext, controller.signal)
+    const result = await callTarget(
+      target.provider,
+      body,
+      targetContext,
+      controller?.signal ?? context.signal,
+    )
     if (result.type === 'completion') {
       stats.recordLatency(key, runtime.now() - startedAt)
       breakers.succeed(key)

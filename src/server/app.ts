@@ -40,7 +40,7 @@ const modelPrefix = '/v1/models/'
 export function createGatewayServer(gateway: Gateway, logger: Logger): GatewayServer {
   const models = createModelHandlers(gateway)
   const routes = new Map<string, Handler>([
-    ['GET /health', (context) => sendJson(context.response, 200, healthBody)],
+    ['GET /health', (context) => sendJson(context.response, 200, healthBody, context.headers)],
     ['GET /v1/models', models.list],
     ['POST /v1/chat/completions', createChatCompletionsHandler(gateway)],
   ])
@@ -71,11 +71,11 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
       typeof incomingId === 'string' && requestIdPattern.test(incomingId)
         ? incomingId
         : randomUUID()
-    response.setHeader('x-request-id', id)
     const context: RequestContext = {
       id,
       request,
       response,
+      headers: { 'x-request-id': id },
       startedAt,
       key: undefined,
       record: undefined,
@@ -88,7 +88,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     let failure: GatewayError | undefined
     try {
       if (draining) {
-        response.setHeader('connection', 'close')
+        context.headers.connection = 'close'
         throw new GatewayError(
           'shutting_down',
           'The gateway is shutting down; retry on another replica',
@@ -100,7 +100,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
       }
       await handler(context)
     } catch (error) {
-      failure = sendError(response, error)
+      failure = sendError(response, error, context.headers)
       if (failure.status >= 500 && !(error instanceof GatewayError)) {
         logger.error({ request_id: id, err: error }, 'unhandled error')
       }

@@ -7,6 +7,11 @@ export interface RequestContext {
   id: string
   request: IncomingMessage
   response: ServerResponse
+  /**
+   * Headers every response to this request carries (`x-request-id`, rate-limit headers). They go
+   * out in the one `writeHead` that sends the answer: no `setHeader` before it.
+   */
+  headers: Record<string, string>
   /** `performance.now()` when the request arrived. */
   startedAt: number
   key: ClientKey | undefined

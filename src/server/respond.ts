@@ -18,7 +18,11 @@ export function sendJson(
 }
 
 /** Renders any thrown value as an OpenAI-shaped error; unknown failures become a bare 500. */
-export function sendError(response: ServerResponse, error: unknown): GatewayError {
+export function sendError(
+  response: ServerResponse,
+  error: unknown,
+  headers: Record<string, string> = {},
+): GatewayError {
   const failure =
     error instanceof GatewayError
       ? error
@@ -29,9 +33,9 @@ export function sendError(response: ServerResponse, error: unknown): GatewayErro
     if (!response.writableEnded) response.end()
     return failure
   }
-  const headers: Record<string, string> = { ...failure.headers }
+  const errorHeaders: Record<string, string> = { ...headers, ...failure.headers }
   if (failure.retryAfter !== undefined)
-    headers['retry-after'] = String(Math.ceil(failure.retryAfter))
-  sendJson(response, failure.status, failure.toBody(), headers)
+    errorHeaders['retry-after'] = String(Math.ceil(failure.retryAfter))
+  sendJson(response, failure.status, failure.toBody(), errorHeaders)
   return failure
 }

@@ -53,8 +53,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       )
     }
     const admission = await gateway.limiter.admit(key, request, record)
-    if (admission !== undefined)
-      context.response.setHeaders(new Map(Object.entries(admission.headers)))
+    if (admission !== undefined) Object.assign(context.headers, admission.headers)
 
     // A client that goes away cancels everything still in flight for it.
     const abort = new AbortController()
@@ -74,6 +73,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     record.upstreamModel = context.log.upstream_model = result.upstreamModel
     record.attempts = context.log.attempts = result.attempts
     const headers: Record<string, string> = {
+      ...context.headers,
       'x-switchyard-provider': result.provider,
       'x-switchyard-model': result.upstreamModel,
       'x-switchyard-attempts': String(result.attempts),

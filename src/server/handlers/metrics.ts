@@ -14,6 +14,7 @@ export function createMetricsHandler(gateway: Gateway) {
     if (requireKey) await authenticate(context, gateway.keys)
     const text = await metrics.render()
     context.response.writeHead(200, {
+      ...context.headers,
       'content-type': metrics.contentType,
       'content-length': Buffer.byteLength(text),
       'cache-control': 'no-store',

@@ -30,7 +30,7 @@ export function createKeyHandlers(keys: KeyRepository, bodyLimit: number) {
     async create(context: RequestContext): Promise<void> {
       const input = await readBody(context, keyCreateSchema)
       const { key, secret } = await keys.create(input)
-      sendJson(context.response, 201, { ...keyView(key), key: secret })
+      sendJson(context.response, 201, { ...keyView(key), key: secret }, context.headers)
     },
 
     async list(context: RequestContext): Promise<void> {
@@ -40,25 +40,35 @@ export function createKeyHandlers(keys: KeyRepository, bodyLimit: number) {
         after: cursorParam(query),
         includeRevoked: query.get('include_revoked') === 'true',
       })
-      sendJson(context.response, 200, {
-        object: 'list',
-        data: page.keys.map(keyView),
-        has_more: page.next !== undefined,
-        next_cursor: page.next === undefined ? null : encodeCursor(page.next),
-      })
+      sendJson(
+        context.response,
+        200,
+        {
+          object: 'list',
+          data: page.keys.map(keyView),
+          has_more: page.next !== undefined,
+          next_cursor: page.next === undefined ? null : encodeCursor(page.next),
+        },
+        context.headers,
+      )
     },
 
     async show(context: RequestContext, id: string): Promise<void> {
-      sendJson(context.response, 200, keyView(found(await keys.get(id), id)))
+      sendJson(context.response, 200, keyView(found(await keys.get(id), id)), context.headers)
     },
 
     async update(context: RequestContext, id: string): Promise<void> {
       const patch = await readBody(context, keyPatchSchema)
-      sendJson(context.response, 200, keyView(found(await keys.update(id, patch), id)))
+      sendJson(
+        context.response,
+        200,
+        keyView(found(await keys.update(id, patch), id)),
+        context.headers,
+      )
     },
 
     async revoke(context: RequestContext, id: string): Promise<void> {
-      sendJson(context.response, 200, keyView(found(await keys.revoke(id), id)))
+      sendJson(context.response, 200, keyView(found(await keys.revoke(id), id)), context.headers)
     },
   }
 }

@@ -39,21 +39,26 @@ export function createUsageHandlers(usage: UsageRepository) {
       const groupBy = groupText as UsageGroup | undefined
       const rows = await usage.summarize({ from, to, groupBy })
       const total = groupBy === undefined ? rows[0] : addUp(rows)
-      sendJson(context.response, 200, {
-        object: 'usage',
-        from: from === undefined ? null : new Date(from).toISOString(),
-        to: to === undefined ? null : new Date(to).toISOString(),
-        group_by: groupBy ?? null,
-        data:
-          groupBy === undefined
-            ? []
-            : rows.map((row) => ({
-                [groupFields[groupBy]]: row.group ?? null,
-                ...(groupBy === 'key' ? { key_name: row.keyName ?? null } : {}),
-                ...totalsView(row),
-              })),
-        total: totalsView(total ?? addUp([])),
-      })
+      sendJson(
+        context.response,
+        200,
+        {
+          object: 'usage',
+          from: from === undefined ? null : new Date(from).toISOString(),
+          to: to === undefined ? null : new Date(to).toISOString(),
+          group_by: groupBy ?? null,
+          data:
+            groupBy === undefined
+              ? []
+              : rows.map((row) => ({
+                  [groupFields[groupBy]]: row.group ?? null,
+                  ...(groupBy === 'key' ? { key_name: row.keyName ?? null } : {}),
+                  ...totalsView(row),
+                })),
+          total: totalsView(total ?? addUp([])),
+        },
+        context.headers,
+      )
     },
 
     async requests(context: RequestContext): Promise<void> {
@@ -65,12 +70,17 @@ export function createUsageHandlers(usage: UsageRepository) {
         model: textParam(query, 'model'),
         status: integerParam(query, 'status'),
       })
-      sendJson(context.response, 200, {
-        object: 'list',
-        data: page.requests.map(requestView),
-        has_more: page.next !== undefined,
-        next_cursor: page.next === undefined ? null : encodeCursor(page.next),
-      })
+      sendJson(
+        context.response,
+        200,
+        {
+          object: 'list',
+          data: page.requests.map(requestView),
+          has_more: page.next !== undefined,
+          next_cursor: page.next === undefined ? null : encodeCursor(page.next),
+        },
+        context.headers,
+      )
     },
   }
 }
