@@ -3,6 +3,7 @@ import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { ConfigError, formatProblem, loadConfig, resolveConfigPath } from '../config/load.ts'
 import { startGateway } from '../start.ts'
+import { tuneHeap } from './heap-tuning.ts'
 import { keysCommand, keysUsage } from './keys.ts'
 import { runPrimary, shutdownMessage } from './workers.ts'
 
@@ -59,6 +60,7 @@ async function serve(args: string[]): Promise<number> {
   }
   // The config is loaded and checked above, so a bad one fails once, before any worker starts.
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers)
+  tuneHeap(process.execArgv, process.env.NODE_OPTIONS)
   const running = await startGateway({ config, source: loaded.source })
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {

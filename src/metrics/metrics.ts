@@ -5,9 +5,10 @@
  * names, HTTP statuses and error codes from our catalogue: never raw client input, never keys.
  */
 import type { ServerResponse } from 'node:http'
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type * as Prom from 'prom-client'
 import type { RequestRecord, RequestRecorder } from '../core/request-record.ts'
 import type { LimitKind } from '../limits/rate-bucket.ts'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from './prom-client.ts'
 
 export interface Metrics {
   recorder: RequestRecorder
@@ -33,12 +34,12 @@ const upstreamCodes = new Set([
 ])
 
 interface Series {
-  requests: Counter.Internal
-  duration: Histogram.Internal<string>
-  firstToken: Histogram.Internal<string>
-  promptTokens: Counter.Internal
-  completionTokens: Counter.Internal
-  cost: Counter.Internal
+  requests: Prom.Counter.Internal
+  duration: Prom.Histogram.Internal<string>
+  firstToken: Prom.Histogram.Internal<string>
+  promptTokens: Prom.Counter.Internal
+  completionTokens: Prom.Counter.Internal
+  cost: Prom.Counter.Internal
 }
 
 export interface MetricsOptions {

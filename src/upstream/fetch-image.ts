@@ -6,9 +6,9 @@
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
-import { Agent, type Dispatcher } from 'undici'
 import { type AddressPolicy, createAddressPolicy, normalizeHost } from './address-policy.ts'
 import type { ImageFetchConfig } from './image-fetch-config.ts'
+import { Agent, type Dispatcher, loadRequest } from './undici.ts'
 
 /** A failure whose message is safe to show the client: it names only what the client sent. */
 export class ImageFetchError extends Error {
@@ -51,9 +51,9 @@ export function createImageFetcher(
       if (isIP(host) !== 0 && !policy.allowsHost(host) && !policy.allowsAddress(host)) {
         throw blocked(host)
       }
-      const response = await agent.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+      const request = await loadRequest()
+      const response = await request(url, {
+        dispatcher: agent,
         method: 'GET',
         headers: { accept: 'image/*' },
         signal,

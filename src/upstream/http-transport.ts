@@ -2,10 +2,11 @@
  * The HTTP transport: one undici Agent per provider, so each provider gets its own pool of
  * keep-alive connections and its own connect, first-byte and between-chunk timeouts.
  */
-import { Agent, errors as undiciErrors } from 'undici'
+
 import { GatewayError } from '../core/errors.ts'
 import type { UpstreamRequest } from '../providers/types.ts'
 import type { Transport, UpstreamResponse } from './transport.ts'
+import { Agent, errors as undiciErrors } from './undici.ts'
 import { UpstreamExchange } from './upstream-exchange.ts'
 
 export interface HttpTransportOptions {
