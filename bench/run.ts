@@ -3,7 +3,7 @@
  * per-request feature on, and only the key), then measures every scenario against each target in
  * interleaved rounds and prints Markdown tables with the ratios the performance targets use.
  *
- *   npm run bench -- [--rounds 3] [--seconds 5] [--scenarios small,stream,...] [--quick]
+ *   npm run bench -- [--rounds 5] [--seconds 3] [--scenarios small,stream,...] [--quick]
  *                    [--workers N] [--pin on|off] [--out FILE.md] [--max-seconds 900]
  *                    [--switchyard-node-options='--max-semi-space-size=16']
  *
@@ -43,8 +43,8 @@ const cli = join(root, 'dist/bin/switchyard.js')
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '3' },
     'warmup-seconds': { type: 'string', default: '2' },
     scenarios: { type: 'string' },
     quick: { type: 'boolean', default: false },

@@ -1,7 +1,7 @@
 /**
  * The gateway's Prometheus metrics, in a registry of its own (so several gateways can live in one
  * process). Most are fed by a request recorder when each chat request ends, so the hot path pays
- * a map lookup and a few increments. Labels hold only catalog model ids, configured provider
+ * a map lookup, a few additions and two histogram observations. Labels hold only catalog model ids, configured provider
  * names, HTTP statuses and error codes from our catalogue: never raw client input, never keys.
  */
 import type { ServerResponse } from 'node:http'
@@ -33,13 +33,24 @@ const upstreamCodes = new Set([
   'rate_limit_exceeded',
 ])
 
+/**
+ * One label combination. Its counters are tallied here, in plain numbers, and added to
+ * prom-client's counters when metrics are rendered: a prom-client `inc` validates and hashes the
+ * labels on every call, which was most of what the recorder cost per request. Histogram
+ * observations cannot be summed, so they go to prom-client as they happen.
+ */
 interface Series {
-  requests: Prom.Counter.Internal
   duration: Prom.Histogram.Internal<string>
   firstToken: Prom.Histogram.Internal<string>
-  promptTokens: Prom.Counter.Internal
-  completionTokens: Prom.Counter.Internal
-  cost: Prom.Counter.Internal
+  counters: {
+    requests: Prom.Counter.Internal
+    promptTokens: Prom.Counter.Internal
+    completionTokens: Prom.Counter.Internal
+    cost: Prom.Counter.Internal
+  }
+  /** Not yet added to the counters above. */
+  pending: { requests: number; promptTokens: number; completionTokens: number; cost: number }
+  dirty: boolean
 }
 
 export interface MetricsOptions {
@@ -123,6 +134,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   })
 
   const seriesCache = new Map<string, Series>()
+  /** Series with tallies not yet added to prom-client's counters. */
+  let dirty: Series[] = []
+
+  function flushTallies(): void {
+    const flushing = dirty
+    dirty = []
+    for (const series of flushing) {
+      const { pending, counters } = series
+      counters.requests.inc(pending.requests)
+      if (pending.promptTokens > 0) counters.promptTokens.inc(pending.promptTokens)
+      if (pending.completionTokens > 0) counters.completionTokens.inc(pending.completionTokens)
+      if (pending.cost > 0) counters.cost.inc(pending.cost)
+      pending.requests = pending.promptTokens = pending.completionTokens = pending.cost = 0
+      series.dirty = false
+    }
+  }
   // Our own 429s carry the same code as an upstream's; these are not upstream errors.
   const limited = new WeakSet<RequestRecord>()
 
@@ -131,12 +158,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     let series = seriesCache.get(id)
     if (series === undefined) {
       series = {
-        requests: requests.labels(model, provider, status),
         duration: duration.labels(model, provider, stream),
         firstToken: firstToken.labels(model, provider),
-        promptTokens: promptTokens.labels(model, provider),
-        completionTokens: completionTokens.labels(model, provider),
-        cost: cost.labels(model, provider),
+        counters: {
+          requests: requests.labels(model, provider, status),
+          promptTokens: promptTokens.labels(model, provider),
+          completionTokens: completionTokens.labels(model, provider),
+          cost: cost.labels(model, provider),
+        },
+        pending: { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 },
+        dirty: false,
       }
       seriesCache.set(id, series)
     }
@@ -156,12 +187,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
           String(record.status),
           String(record.stream),
         )
-        series.requests.inc()
+        const { pending } = series
+        pending.requests++
+        if (record.promptTokens > 0) pending.promptTokens += record.promptTokens
+        if (record.completionTokens > 0) pending.completionTokens += record.completionTokens
+        if (record.cost > 0) pending.cost += record.cost
+        if (!series.dirty) {
+          series.dirty = true
+          dirty.push(series)
+        }
         series.duration.observe(record.latencyMs / 1000)
         if (record.ttftMs !== undefined) series.firstToken.observe(record.ttftMs / 1000)
-        if (record.promptTokens > 0) series.promptTokens.inc(record.promptTokens)
-        if (record.completionTokens > 0) series.completionTokens.inc(record.completionTokens)
-        if (record.cost > 0) series.cost.inc(record.cost)
         const code = record.errorCode
         if (code !== undefined && upstreamCodes.has(code) && !limited.has(record)) {
           upstreamErrors.labels(provider, code).inc()
@@ -179,7 +215,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeInFlight(source) {
       inFlightSource = source
     },
-    render: () => registry.metrics(),
+    render() {
+      flushTallies()
+      return registry.metrics()
+    },
     contentType: registry.contentType,
   }
 }

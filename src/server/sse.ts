@@ -51,9 +51,11 @@ export async function writeEventStream(
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
   })
-  // Headers go out with the first chunk, in one write. Parts that are ready in the same tick (one
-  // upstream read often carries several events) leave as one HTTP chunk and one write(2): the
-  // response is corked on the first of them and uncorked once the tick's work is done.
+  // Headers go out with the first chunk, in one write, at once: when the upstream is fast, one read
+  // can hold most of the stream, and corking the first chunk with them would hold the client's
+  // first token until all of it was translated. Later parts that are ready in the same tick leave
+  // as one HTTP chunk and one write(2): the response is corked on the first of them and uncorked
+  // once the tick's work is done.
   let corked = false
   const uncork = () => {
     corked = false
@@ -84,8 +86,8 @@ export async function writeEventStream(
         data = JSON.stringify(part.error.toBody())
         break
     }
-    outcome.firstChunkAt ??= now()
-    if (!corked) {
+    if (outcome.firstChunkAt === undefined) outcome.firstChunkAt = now()
+    else if (!corked) {
       corked = true
       response.cork()
       process.nextTick(uncork)
