@@ -52,8 +52,8 @@ export async function writeEventStream(
     'x-accel-buffering': 'no',
   })
   // Headers go out with the first chunk, in one write, at once: when the upstream is fast, one read
-  // can hold most of the stream, and corking the first chunk with them would hold the client's
-  // first token until all of it was translated. Later parts that are ready in the same tick leave
+  // can hold most of the stream, and holding the first chunk for the tick would hold the client's
+  // first token until all of that read was translated. Later parts that are ready in the same tick leave
   // as one HTTP chunk and one write(2): the response is corked on the first of them and uncorked
   // once the tick's work is done.
   let corked = false
@@ -86,13 +86,18 @@ export async function writeEventStream(
         data = JSON.stringify(part.error.toBody())
         break
     }
-    if (outcome.firstChunkAt === undefined) outcome.firstChunkAt = now()
+    const first = outcome.firstChunkAt === undefined
+    if (first) outcome.firstChunkAt = now()
     else if (!corked) {
       corked = true
       response.cork()
       process.nextTick(uncork)
     }
     if (!response.write(`data: ${data}\n\n`)) await drained(response)
+    // node:http corks the socket on a response's first write until the next tick, and the next
+    // tick comes only after every part already read has gone through the generators: push the
+    // headers and the first chunk out now.
+    else if (first && !response.writableEnded) response.uncork()
     if (outcome.error !== undefined) break
   }
   if (response.destroyed) {
