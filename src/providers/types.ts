@@ -5,7 +5,7 @@
  * logging; the shared plumbing in `src/upstream/` does.
  */
 import type { z } from 'zod'
-import type { ChatCompletion, ChatRequest, StreamPart } from '../core/chat.ts'
+import type { ChatCompletion, ChatRequest, CompletionUsage, StreamPart } from '../core/chat.ts'
 import type { GatewayError } from '../core/errors.ts'
 import type { Transport } from '../upstream/transport.ts'
 
@@ -37,6 +37,13 @@ export interface BuiltRequest {
 }
 
 /** A server-sent event as read from the upstream, before any JSON parsing. */
+/** An answer forwarded as the upstream's own JSON text, with only `model` rewritten. */
+export interface ForwardedCompletion {
+  /** The body for the client. */
+  json: string
+  usage: CompletionUsage | undefined
+}
+
 export interface SseEvent {
   event: string | undefined
   data: string
@@ -58,6 +65,12 @@ export interface ProviderAdapter {
   readonly inlinesImageUrls?: boolean
   buildRequest(request: ChatRequest, target: TargetContext): BuiltRequest
   parseResponse(body: string, target: TargetContext): ChatCompletion
+  /**
+   * Pass-through adapters: the answer as the upstream's own text with `model` rewritten and its
+   * usage read out, without parsing and re-serialising the rest. Undefined when the text does not
+   * look like a chat completion; the shared plumbing then calls `parseResponse`, which says why.
+   */
+  forwardResponse?(body: string, target: TargetContext): ForwardedCompletion | undefined
   createStreamTranslator(target: TargetContext): StreamTranslator
   /** Maps an upstream error status and body to a gateway error; never echoes a credential. */
   parseError(

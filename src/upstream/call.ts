@@ -4,7 +4,7 @@
  * parts. Shared by every provider; adapters stay pure.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
-import type { ChatCompletion, ChatRequest, StreamPart } from '../core/chat.ts'
+import type { ChatCompletion, ChatRequest, CompletionUsage, StreamPart } from '../core/chat.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { ProviderAdapter, TargetContext } from '../providers/types.ts'
 import { hasRemoteImageUrls, type ImageInliner } from './inline-images.ts'
@@ -20,7 +20,15 @@ export interface Provider {
 }
 
 export type AttemptResult =
-  | { type: 'completion'; completion: ChatCompletion; dropped: string[] }
+  | {
+      type: 'completion'
+      /** The body for the client. */
+      json: string
+      usage: CompletionUsage | undefined
+      /** The answer as an object, parsed on demand (a usage estimate needs its text). */
+      completion: () => ChatCompletion
+      dropped: string[]
+    }
   | { type: 'stream'; parts: AsyncIterable<StreamPart>; dropped: string[] }
 
 /**
@@ -46,8 +54,26 @@ export async function callTarget(
     throw error
   }
   if (!target.stream) {
-    const completion = provider.adapter.parseResponse(await response.text(), target)
-    return { type: 'completion', completion, dropped: built.dropped }
+    const text = await response.text()
+    const { adapter } = provider
+    const forwarded = adapter.forwardResponse?.(text, target)
+    if (forwarded !== undefined) {
+      return {
+        type: 'completion',
+        json: forwarded.json,
+        usage: forwarded.usage,
+        completion: () => adapter.parseResponse(text, target),
+        dropped: built.dropped,
+      }
+    }
+    const completion = adapter.parseResponse(text, target)
+    return {
+      type: 'completion',
+      json: JSON.stringify(completion),
+      usage: completion.usage ?? undefined,
+      completion: () => completion,
+      dropped: built.dropped,
+    }
   }
   const translator = provider.adapter.createStreamTranslator(target)
   return { type: 'stream', parts: readStream(response.body, translator), dropped: built.dropped }

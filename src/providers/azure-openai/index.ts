@@ -69,6 +69,7 @@ function createAzureAdapter(config: AzureOpenAIProviderConfig): ProviderAdapter 
   return {
     buildRequest: (request, target) => base.buildRequest(request, toDeployment(target)),
     parseResponse: (body, target) => base.parseResponse(body, target),
+    forwardResponse: (body, target) => base.forwardResponse?.(body, target),
     createStreamTranslator: (target) => skipFilterAnnotations(base.createStreamTranslator(target)),
     parseError(status, body, headers) {
       const facts = readJsonError(body)

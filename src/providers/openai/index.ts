@@ -15,6 +15,7 @@ import type {
   TargetContext,
 } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
+import { findUsage } from './find-usage.ts'
 import { rewriteModel } from './rewrite-model.ts'
 
 const configSchema = z.strictObject({
@@ -89,6 +90,16 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       const completion = parsed as ChatCompletion
       completion.model = target.requestedModel
       return completion
+    },
+
+    forwardResponse(body: string, target: TargetContext) {
+      if (!body.includes('"choices"')) return undefined
+      const found = findUsage(body)
+      if (found === undefined) return undefined
+      const json = rewriteModel(body, target.requestedModel)
+      // No top-level model to rewrite: parseResponse adds one.
+      if (json === body) return undefined
+      return { json, usage: found.usage ?? undefined }
     },
 
     createStreamTranslator(target: TargetContext): StreamTranslator {

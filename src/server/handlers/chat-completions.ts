@@ -82,12 +82,12 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
 
     if (result.type === 'completion') {
-      const { usage } = result.completion
+      const { usage } = result
       recordUsage(record, usage, model?.costs)
-      sendJson(response, 200, result.completion, headers)
+      sendJson(response, 200, result.json, headers)
       // Estimated after the answer went out: the client never waits for the tokenizer.
       if (!usage) {
-        const estimate = await estimateUsage(request, completionText(result.completion))
+        const estimate = await estimateUsage(request, completionText(result.completion()))
         recordUsage(record, estimate, model?.costs, true)
       }
       return
