@@ -1,7 +1,7 @@
 /**
  * `kind: openai`: any server that speaks the OpenAI chat API (OpenAI, vLLM, Ollama, TGI,
- * llama.cpp, Mistral, Groq, …). Requests pass through with the model swapped; stream chunks pass
- * through as raw text with only the `model` field rewritten.
+ * llama.cpp, Mistral, Groq, …). Requests pass through with the model swapped; answers and stream
+ * chunks pass through as the upstream's text with only the `model` field rewritten.
  */
 import { z } from 'zod'
 import type { ChatCompletion, ChatRequest, CompletionUsage, StreamPart } from '../../core/chat.ts'

@@ -1,6 +1,6 @@
 /** Query-string parameters of the admin API, parsed once with OpenAI-shaped 400s naming them. */
 import { GatewayError } from '../../../core/errors.ts'
-import { decodeCursor, type PageCursor } from '../../../store/page-cursor.ts'
+import { decodeCursor, encodeCursor, type PageCursor } from '../../../store/page-cursor.ts'
 import type { RequestContext } from '../../context.ts'
 
 export function queryOf(context: RequestContext): URLSearchParams {
@@ -58,4 +58,14 @@ export function textParam(query: URLSearchParams, name: string): string | undefi
 
 export function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param })
+}
+
+/** One page of a list, in the OpenAI list shape with the cursor of the next page. */
+export function listPage<Item>(data: Item[], next: PageCursor | undefined) {
+  return {
+    object: 'list',
+    data,
+    has_more: next !== undefined,
+    next_cursor: next === undefined ? null : encodeCursor(next),
+  }
 }

@@ -7,11 +7,10 @@ import { firstProblem, keyCreateSchema, keyPatchSchema } from '../../../auth/key
 import { keyView } from '../../../auth/key-view.ts'
 import { GatewayError } from '../../../core/errors.ts'
 import type { KeyRepository, StoredKey } from '../../../store/key-repository.ts'
-import { encodeCursor } from '../../../store/page-cursor.ts'
 import { readJsonBody } from '../../body.ts'
 import type { RequestContext } from '../../context.ts'
 import { sendJson } from '../../respond.ts'
-import { cursorParam, limitParam, queryOf } from './admin-query.ts'
+import { cursorParam, limitParam, listPage, queryOf } from './admin-query.ts'
 
 export function createKeyHandlers(keys: KeyRepository, bodyLimit: number) {
   async function readBody<T>(context: RequestContext, schema: ZodType<T>): Promise<T> {
@@ -40,17 +39,7 @@ export function createKeyHandlers(keys: KeyRepository, bodyLimit: number) {
         after: cursorParam(query),
         includeRevoked: query.get('include_revoked') === 'true',
       })
-      sendJson(
-        context.response,
-        200,
-        {
-          object: 'list',
-          data: page.keys.map(keyView),
-          has_more: page.next !== undefined,
-          next_cursor: page.next === undefined ? null : encodeCursor(page.next),
-        },
-        context.headers,
-      )
+      sendJson(context.response, 200, listPage(page.keys.map(keyView), page.next), context.headers)
     },
 
     async show(context: RequestContext, id: string): Promise<void> {

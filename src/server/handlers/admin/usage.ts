@@ -1,6 +1,5 @@
 /** `/admin/usage` (totals, optionally grouped) and `/admin/requests` (the log, newest first). */
 
-import { encodeCursor } from '../../../store/page-cursor.ts'
 import type {
   LoggedRequest,
   UsageRepository,
@@ -14,6 +13,7 @@ import {
   integerParam,
   invalid,
   limitParam,
+  listPage,
   queryOf,
   textParam,
   timeParam,
@@ -73,12 +73,7 @@ export function createUsageHandlers(usage: UsageRepository) {
       sendJson(
         context.response,
         200,
-        {
-          object: 'list',
-          data: page.requests.map(requestView),
-          has_more: page.next !== undefined,
-          next_cursor: page.next === undefined ? null : encodeCursor(page.next),
-        },
+        listPage(page.requests.map(requestView), page.next),
         context.headers,
       )
     },
