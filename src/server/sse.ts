@@ -51,11 +51,10 @@ export async function writeEventStream(
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
   })
-  // Headers go out with the first chunk, in one write, at once: when the upstream is fast, one read
-  // can hold most of the stream, and holding the first chunk for the tick would hold the client's
-  // first token until all of that read was translated. Later parts that are ready in the same tick leave
-  // as one HTTP chunk and one write(2): the response is corked on the first of them and uncorked
-  // once the tick's work is done.
+  // Headers go out with the first chunk, in one write, at once (see the uncork below). Later parts
+  // that are ready in the same tick (one upstream read often carries several events) leave as one
+  // HTTP chunk and one write(2): the response is corked on the first of them and uncorked once the
+  // tick's work is done.
   let corked = false
   const uncork = () => {
     corked = false
@@ -94,9 +93,9 @@ export async function writeEventStream(
       process.nextTick(uncork)
     }
     if (!response.write(`data: ${data}\n\n`)) await drained(response)
-    // node:http corks the socket on a response's first write until the next tick, and the next
-    // tick comes only after every part already read has gone through the generators: push the
-    // headers and the first chunk out now.
+    // node:http corks the socket on a response's first write until the next tick, which comes
+    // only after every part of the upstream read has gone through the generators: with a fast
+    // upstream that is most of the stream. The client's first token leaves now.
     else if (first && !response.writableEnded) response.uncork()
     if (outcome.error !== undefined) break
   }
