@@ -178,8 +178,15 @@ models:
     const missing = await fetch(`${gateway.url}/v2/nothing`)
     assert.equal(missing.status, 404)
     assert.ok(missing.headers.get('x-request-id'))
-    const health = await fetch(`${gateway.url}/health`)
+    // Every answer carries one, whichever handler rendered it.
+    const health = await fetch(`${gateway.url}/health`, { headers: { 'x-request-id': 'h-1' } })
     assert.deepEqual(await health.json(), { status: 'ok' })
+    assert.equal(health.headers.get('x-request-id'), 'h-1')
+    const models = await fetch(`${gateway.baseURL}/models`, {
+      headers: { authorization: `Bearer ${testKey}`, 'x-request-id': 'm-1' },
+    })
+    assert.equal(models.status, 200)
+    assert.equal(models.headers.get('x-request-id'), 'm-1')
   })
 })
 

@@ -1,8 +1,9 @@
 /**
  * The gateway's Prometheus metrics, in a registry of its own (so several gateways can live in one
  * process). Most are fed by a request recorder when each chat request ends, so the hot path pays
- * a map lookup, a few additions and two histogram observations. Labels hold only catalog model ids, configured provider
- * names, HTTP statuses and error codes from our catalogue: never raw client input, never keys.
+ * a map lookup, a few additions and two histogram observations. Labels hold only catalog model
+ * ids, configured provider names, HTTP statuses and error codes from our catalogue: never raw
+ * client input, never keys.
  */
 import type { ServerResponse } from 'node:http'
 import type * as Prom from 'prom-client'

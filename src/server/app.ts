@@ -40,7 +40,7 @@ const modelPrefix = '/v1/models/'
 export function createGatewayServer(gateway: Gateway, logger: Logger): GatewayServer {
   const models = createModelHandlers(gateway)
   const routes = new Map<string, Handler>([
-    ['GET /health', (context) => sendJson(context.response, 200, healthBody, context.headers)],
+    ['GET /health', (context) => sendJson(context, 200, healthBody)],
     ['GET /v1/models', models.list],
     ['POST /v1/chat/completions', createChatCompletionsHandler(gateway)],
   ])
@@ -100,7 +100,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
       }
       await handler(context)
     } catch (error) {
-      failure = sendError(response, error, context.headers)
+      failure = sendError(context, error)
       if (failure.status >= 500 && !(error instanceof GatewayError)) {
         logger.error({ request_id: id, err: error }, 'unhandled error')
       }

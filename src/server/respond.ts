@@ -1,16 +1,22 @@
-/** The only place responses and errors are rendered. */
-import type { ServerResponse } from 'node:http'
+/**
+ * The only place responses and errors are rendered. Both carry the request's own headers
+ * (`context.headers`: the request id, rate-limit headers) in the one `writeHead`.
+ */
 import { GatewayError } from '../core/errors.ts'
+import type { RequestContext } from './context.ts'
+
+type Reply = Pick<RequestContext, 'response' | 'headers'>
 
 export function sendJson(
-  response: ServerResponse,
+  { response, headers }: Reply,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  extraHeaders?: Record<string, string>,
 ): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body)
   response.writeHead(status, {
     ...headers,
+    ...extraHeaders,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
   })
@@ -18,11 +24,8 @@ export function sendJson(
 }
 
 /** Renders any thrown value as an OpenAI-shaped error; unknown failures become a bare 500. */
-export function sendError(
-  response: ServerResponse,
-  error: unknown,
-  headers: Record<string, string> = {},
-): GatewayError {
+export function sendError(reply: Reply, error: unknown): GatewayError {
+  const { response } = reply
   const failure =
     error instanceof GatewayError
       ? error
@@ -33,9 +36,9 @@ export function sendError(
     if (!response.writableEnded) response.end()
     return failure
   }
-  const errorHeaders: Record<string, string> = { ...headers, ...failure.headers }
+  const errorHeaders: Record<string, string> = { ...failure.headers }
   if (failure.retryAfter !== undefined)
     errorHeaders['retry-after'] = String(Math.ceil(failure.retryAfter))
-  sendJson(response, failure.status, failure.toBody(), errorHeaders)
+  sendJson(reply, failure.status, failure.toBody(), errorHeaders)
   return failure
 }

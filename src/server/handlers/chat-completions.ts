@@ -72,19 +72,17 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     record.provider = context.log.provider = result.provider
     record.upstreamModel = context.log.upstream_model = result.upstreamModel
     record.attempts = context.log.attempts = result.attempts
-    const headers: Record<string, string> = {
-      ...context.headers,
-      'x-switchyard-provider': result.provider,
-      'x-switchyard-model': result.upstreamModel,
-      'x-switchyard-attempts': String(result.attempts),
-    }
+    const { headers } = context
+    headers['x-switchyard-provider'] = result.provider
+    headers['x-switchyard-model'] = result.upstreamModel
+    headers['x-switchyard-attempts'] = String(result.attempts)
     if (result.path !== '') headers['x-switchyard-route-path'] = result.path
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
 
     if (result.type === 'completion') {
       const { usage } = result
       recordUsage(record, usage, model?.costs)
-      sendJson(response, 200, result.json, headers)
+      sendJson(context, 200, result.json)
       // Estimated after the answer went out: the client never waits for the tokenizer.
       if (!usage) {
         const estimate = await estimateUsage(request, completionText(result.completion()))

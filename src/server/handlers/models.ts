@@ -21,7 +21,7 @@ export function createModelHandlers(gateway: Gateway) {
         body = JSON.stringify({ object: 'list', data })
         lists.set(key, body)
       }
-      sendJson(context.response, 200, body, context.headers)
+      sendJson(context, 200, body)
     },
 
     async retrieve(context: RequestContext, name: string): Promise<void> {
@@ -33,7 +33,7 @@ export function createModelHandlers(gateway: Gateway) {
           param: 'model',
         })
       }
-      sendJson(context.response, 200, entry, context.headers)
+      sendJson(context, 200, entry)
     },
   }
 }

@@ -29,7 +29,7 @@ export function createKeyHandlers(keys: KeyRepository, bodyLimit: number) {
     async create(context: RequestContext): Promise<void> {
       const input = await readBody(context, keyCreateSchema)
       const { key, secret } = await keys.create(input)
-      sendJson(context.response, 201, { ...keyView(key), key: secret }, context.headers)
+      sendJson(context, 201, { ...keyView(key), key: secret })
     },
 
     async list(context: RequestContext): Promise<void> {
@@ -39,25 +39,20 @@ export function createKeyHandlers(keys: KeyRepository, bodyLimit: number) {
         after: cursorParam(query),
         includeRevoked: query.get('include_revoked') === 'true',
       })
-      sendJson(context.response, 200, listPage(page.keys.map(keyView), page.next), context.headers)
+      sendJson(context, 200, listPage(page.keys.map(keyView), page.next))
     },
 
     async show(context: RequestContext, id: string): Promise<void> {
-      sendJson(context.response, 200, keyView(found(await keys.get(id), id)), context.headers)
+      sendJson(context, 200, keyView(found(await keys.get(id), id)))
     },
 
     async update(context: RequestContext, id: string): Promise<void> {
       const patch = await readBody(context, keyPatchSchema)
-      sendJson(
-        context.response,
-        200,
-        keyView(found(await keys.update(id, patch), id)),
-        context.headers,
-      )
+      sendJson(context, 200, keyView(found(await keys.update(id, patch), id)))
     },
 
     async revoke(context: RequestContext, id: string): Promise<void> {
-      sendJson(context.response, 200, keyView(found(await keys.revoke(id), id)), context.headers)
+      sendJson(context, 200, keyView(found(await keys.revoke(id), id)))
     },
   }
 }

@@ -39,26 +39,21 @@ export function createUsageHandlers(usage: UsageRepository) {
       const groupBy = groupText as UsageGroup | undefined
       const rows = await usage.summarize({ from, to, groupBy })
       const total = groupBy === undefined ? rows[0] : addUp(rows)
-      sendJson(
-        context.response,
-        200,
-        {
-          object: 'usage',
-          from: from === undefined ? null : new Date(from).toISOString(),
-          to: to === undefined ? null : new Date(to).toISOString(),
-          group_by: groupBy ?? null,
-          data:
-            groupBy === undefined
-              ? []
-              : rows.map((row) => ({
-                  [groupFields[groupBy]]: row.group ?? null,
-                  ...(groupBy === 'key' ? { key_name: row.keyName ?? null } : {}),
-                  ...totalsView(row),
-                })),
-          total: totalsView(total ?? addUp([])),
-        },
-        context.headers,
-      )
+      sendJson(context, 200, {
+        object: 'usage',
+        from: from === undefined ? null : new Date(from).toISOString(),
+        to: to === undefined ? null : new Date(to).toISOString(),
+        group_by: groupBy ?? null,
+        data:
+          groupBy === undefined
+            ? []
+            : rows.map((row) => ({
+                [groupFields[groupBy]]: row.group ?? null,
+                ...(groupBy === 'key' ? { key_name: row.keyName ?? null } : {}),
+                ...totalsView(row),
+              })),
+        total: totalsView(total ?? addUp([])),
+      })
     },
 
     async requests(context: RequestContext): Promise<void> {
@@ -70,12 +65,7 @@ export function createUsageHandlers(usage: UsageRepository) {
         model: textParam(query, 'model'),
         status: integerParam(query, 'status'),
       })
-      sendJson(
-        context.response,
-        200,
-        listPage(page.requests.map(requestView), page.next),
-        context.headers,
-      )
+      sendJson(context, 200, listPage(page.requests.map(requestView), page.next))
     },
   }
 }
