@@ -3,9 +3,9 @@
  * generates a key, stores it in `<data_dir>/default-key` (mode 0600) and prints it once; later
  * starts reuse it. `SWITCHYARD_API_KEY` sets it explicitly instead.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+
 import { join } from 'node:path'
+import { mkdirSync, randomBytes, readFileSync, writeFileSync } from '../core/builtins.ts'
 
 export interface DefaultKey {
   key: string

@@ -2,7 +2,7 @@
  * Secrets for stored keys: `sy-` and 256 random bits (base64url). Only the SHA-256 digest and a
  * short prefix (so people can tell keys apart in listings) are ever stored.
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes } from '../core/builtins.ts'
 import { hashSecret } from './keys.ts'
 
 export interface NewKeySecret {

@@ -3,7 +3,7 @@
  * up by digest, then compared with timingSafeEqual, so neither the lookup nor the comparison
  * leaks how much of a guess was right.
  */
-import { hash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from '../core/builtins.ts'
 import { compileGlobs } from '../core/glob.ts'
 import type { KeyBudget, KeyLimits } from './key-shape.ts'
 

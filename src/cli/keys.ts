@@ -3,7 +3,7 @@
  * the store that `serve` uses (found through the same config). The secret is printed once, by
  * `create`.
  */
-import { parseArgs } from 'node:util'
+
 import {
   firstProblem,
   type KeyCreateInput,
@@ -13,6 +13,7 @@ import {
 } from '../auth/key-input.ts'
 import { type KeyView, keyView } from '../auth/key-view.ts'
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.ts'
+import { parseArgs } from '../core/builtins.ts'
 import type { KeyRepository, StoredKey } from '../store/key-repository.ts'
 import { openStore, storeUrl } from '../store/open-store.ts'
 

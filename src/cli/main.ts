@@ -1,9 +1,9 @@
 /** `switchyard serve|check`: the command line. */
 import cluster from 'node:cluster'
-import { parseArgs } from 'node:util'
 import { ConfigError, formatProblem, loadConfig, resolveConfigPath } from '../config/load.ts'
+import { parseArgs } from '../core/builtins.ts'
 import { startGateway } from '../start.ts'
-import { tuneHeap } from './heap-tuning.ts'
+import { releaseStartupMemory, tuneHeap } from './heap-tuning.ts'
 import { keysCommand, keysUsage } from './keys.ts'
 import { runPrimary, shutdownMessage } from './workers.ts'
 
@@ -62,6 +62,7 @@ async function serve(args: string[]): Promise<number> {
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers)
   tuneHeap(process.execArgv, process.env.NODE_OPTIONS)
   const running = await startGateway({ config, source: loaded.source })
+  releaseStartupMemory()
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       running.logger.info({ signal }, 'draining before exit')

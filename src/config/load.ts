@@ -1,7 +1,8 @@
 /** Reads a config file (YAML), interpolates the environment, validates, and reports every problem. */
-import { existsSync, readFileSync } from 'node:fs'
+
 import { isNode, LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
+import { existsSync, readFileSync } from '../core/builtins.ts'
 import { defaultConfigSource } from './default.ts'
 import { type InterpolationProblem, interpolate } from './interpolate.ts'
 import { type Config, configSchema, referenceProblems } from './schema.ts'

@@ -5,9 +5,10 @@
  * Commands time out after `timeoutMs`; the limiter decides what a failure means (fail open or
  * closed).
  */
-import { createHash } from 'node:crypto'
+
 import { createRequire } from 'node:module'
 import type { Redis } from 'ioredis'
+import { createHash } from '../core/builtins.ts'
 import type { BudgetPeriod } from './budget-period.ts'
 import type { AdmitResult } from './rate-bucket.ts'
 import { windowMs } from './rate-bucket.ts'

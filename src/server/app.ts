@@ -2,9 +2,9 @@
  * The HTTP edge: a node:http server, a small route table, request ids, the access log and the one
  * error handler. Handlers throw GatewayErrors; only `sendError` renders them.
  */
-import { randomUUID } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
+import { createServer, randomUUID } from '../core/builtins.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { Gateway } from '../gateway.ts'
 import type { RequestContext } from './context.ts'

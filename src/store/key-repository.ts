@@ -2,10 +2,11 @@
  * Stored API keys. A key's secret is never stored: only its SHA-256 digest (the lookup column)
  * and a short prefix. Revoking keeps the row (usage still names it) and hides it from lookups.
  */
-import { randomBytes } from 'node:crypto'
+
 import type { KeyCreateInput, KeyPatchInput } from '../auth/key-input.ts'
 import { newKeySecret } from '../auth/key-secret.ts'
 import type { KeyBudget, KeyLimits } from '../auth/key-shape.ts'
+import { randomBytes } from '../core/builtins.ts'
 import type { PageCursor } from './page-cursor.ts'
 import {
   numberColumn,

@@ -4,9 +4,10 @@
  * failing. Calls are synchronous underneath, so a promise-chained lock keeps a transaction's
  * statements together even when its callback awaits.
  */
-import { mkdirSync } from 'node:fs'
+
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { mkdirSync } from '../core/builtins.ts'
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './sql-driver.ts'
 
 export function openSqliteDriver(file: string): SqlDriver {

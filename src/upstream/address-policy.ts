@@ -5,7 +5,7 @@
  * address is refused, IPv4 and IPv6 alike, including IPv4 addresses embedded in IPv6 ones. The
  * operator can allow named hosts, addresses or subnets (an internal image store).
  */
-import { BlockList, isIP } from 'node:net'
+import { BlockList, isIP } from '../core/builtins.ts'
 
 const reservedIpv4: readonly [string, number][] = [
   ['0.0.0.0', 8], // "this network", with the unspecified address

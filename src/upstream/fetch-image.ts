@@ -4,8 +4,9 @@
  * change between the check and the connection), redirects counted and re-checked, an image
  * content type, and a size cap enforced while the body streams in.
  */
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
-import { isIP, type LookupFunction } from 'node:net'
+import type { LookupAddress, LookupOptions } from 'node:dns'
+import type { LookupFunction } from 'node:net'
+import { lookup as dnsLookup, isIP } from '../core/builtins.ts'
 import { type AddressPolicy, createAddressPolicy, normalizeHost } from './address-policy.ts'
 import type { ImageFetchConfig } from './image-fetch-config.ts'
 import { Agent, type Dispatcher, loadRequest } from './undici.ts'

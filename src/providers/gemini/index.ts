@@ -2,8 +2,9 @@
  * `kind: gemini`: Google's Gemini API (generativelanguage.googleapis.com) in its native wire
  * format, translated to and from the OpenAI chat API both ways, unstreamed and streamed.
  */
-import { randomBytes } from 'node:crypto'
+
 import { z } from 'zod'
+import { randomBytes } from '../../core/builtins.ts'
 import type { ChatCompletion, ChatRequest } from '../../core/chat.ts'
 import { createTransportFor, httpProviderFields, splitBaseUrl } from '../http-config.ts'
 import type { ProviderAdapter, ProviderDefinition, TargetContext } from '../types.ts'

@@ -3,8 +3,9 @@
  * digests compared with timingSafeEqual, so the comparison takes the same time however much of a
  * guess matched (and never depends on the secret's length). The key is never logged.
  */
-import { timingSafeEqual } from 'node:crypto'
+
 import { hashSecret } from '../../../auth/keys.ts'
+import { timingSafeEqual } from '../../../core/builtins.ts'
 import { GatewayError } from '../../../core/errors.ts'
 import type { RequestContext } from '../../context.ts'
 
