@@ -55,6 +55,7 @@ function render(options: {
     'providers:',
     `  mock: { kind: openai, base_url: "${options.mockUrl}/v1", api_key: sk-upstream-bench }`,
     `  mock-slow: { kind: openai, base_url: "${options.mockUrl}/v1", api_key: sk-upstream-bench, headers: { x-mock-chunk-delay-ms: "20" } }`,
+    `  mock-paced: { kind: openai, base_url: "${options.mockUrl}/v1", api_key: sk-upstream-bench, headers: { x-mock-first-chunk-pause-ms: "2" } }`,
   ]
   if (options.anthropic) {
     lines.push(
@@ -66,6 +67,7 @@ function render(options: {
     'models:',
     `  - { id: bench-fast, type: text-generation, ${costs}, route: { provider: mock, model: gpt-4o-mini } }`,
     `  - { id: bench-slow, type: text-generation, ${costs}, route: { provider: mock-slow, model: gpt-4o-mini } }`,
+    `  - { id: bench-paced, type: text-generation, ${costs}, route: { provider: mock-paced, model: gpt-4o-mini } }`,
   )
   if (options.anthropic) {
     lines.push(

@@ -7,8 +7,9 @@
  *
  * Any path ending in `/chat/completions` answers in OpenAI's format, any ending in `/messages`
  * in Anthropic's. Per-request overrides: `x-mock-chunks`, `x-mock-chunk-delay-ms`,
- * `x-mock-latency-ms`. `--chunk-delay-ms 0` yields to the event loop between chunks (separate
- * writes, like a real upstream), `-1` writes the whole stream at once, `>0` sleeps between chunks.
+ * `x-mock-latency-ms` and `x-mock-first-chunk-pause-ms` (a pause after the first chunk only).
+ * `--chunk-delay-ms 0` yields to the event loop between chunks (separate writes, like a real
+ * upstream), `-1` writes the whole stream at once, `>0` sleeps between chunks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { parseArgs } from 'node:util'
@@ -160,7 +161,12 @@ function sendJson(response: ServerResponse, status: number, body: Buffer): void 
   response.end(body)
 }
 
-function sendStream(response: ServerResponse, events: Buffer[], delayMs: number): void {
+function sendStream(
+  response: ServerResponse,
+  events: Buffer[],
+  delayMs: number,
+  firstPauseMs: number,
+): void {
   response.writeHead(200, streamHeaders)
   if (delayMs < 0) {
     response.end(Buffer.concat(events))
@@ -174,7 +180,8 @@ function sendStream(response: ServerResponse, events: Buffer[], delayMs: number)
       return
     }
     response.write(events[next++])
-    if (delayMs > 0) setTimeout(step, delayMs)
+    if (next === 1 && firstPauseMs > 0) setTimeout(step, firstPauseMs)
+    else if (delayMs > 0) setTimeout(step, delayMs)
     else setImmediate(step)
   }
   step()
@@ -205,7 +212,8 @@ function answer(request: IncomingMessage, response: ServerResponse, body: string
       : includeUsagePattern.test(body)
         ? [...bodies.openaiEvents, bodies.openaiUsageEvent, openaiDone]
         : [...bodies.openaiEvents, openaiDone]
-    sendStream(response, events, delayMs)
+    const firstPauseMs = numberHeader(request, 'x-mock-first-chunk-pause-ms', 0)
+    sendStream(response, events, delayMs, firstPauseMs)
   }
   const latencyMs = numberHeader(request, 'x-mock-latency-ms', defaultLatencyMs)
   if (latencyMs > 0) setTimeout(go, latencyMs)

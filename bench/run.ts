@@ -239,7 +239,7 @@ async function main(): Promise<void> {
             bodyFile,
             connections: scenario.connections,
             seconds: duration,
-            timeoutSeconds: scenario.slow ? 15 : 5,
+            timeoutSeconds: scenario.pace === 'slow' ? 15 : 5,
             scriptPath,
             cpus: loadCpus,
           })

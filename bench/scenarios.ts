@@ -4,6 +4,15 @@
  */
 import { benchKey } from './gateway-config.ts'
 
+export type Pace = 'burst' | 'slow' | 'first-pause'
+
+/** The mock upstream's header for each pace, and the Switchyard model whose provider sends it. */
+export const paces: Record<Pace, { header?: string; model: string }> = {
+  burst: { model: 'bench-fast' },
+  slow: { header: 'x-mock-chunk-delay-ms: 20', model: 'bench-slow' },
+  'first-pause': { header: 'x-mock-first-chunk-pause-ms: 2', model: 'bench-paced' },
+}
+
 export type TargetName = 'direct' | 'proxy' | 'switchyard' | 'switchyard-bare'
 
 export interface Scenario {
@@ -18,8 +27,13 @@ export interface Scenario {
   promptBytes: number
   /** The upstream's wire format; `anthropic` is Switchyard's translated path. */
   upstream: 'openai' | 'anthropic'
-  /** Upstream paces chunks 20 ms apart, so streams stay open. */
-  slow: boolean
+  /**
+   * How the upstream sends a stream's chunks: `burst` writes them back to back; `slow` 20 ms
+   * apart, so streams stay open; `first-pause` pauses 2 ms after the first chunk, as a real model
+   * does between tokens, so the client reads its first chunk while the upstream, which shares
+   * its core, is idle instead of bursting out the other 99.
+   */
+  pace: Pace
   targets: TargetName[]
 }
 
@@ -35,7 +49,7 @@ export const scenarios: Scenario[] = [
     stream: false,
     promptBytes: 0,
     upstream: 'openai',
-    slow: false,
+    pace: 'burst',
     targets: four,
   },
   {
@@ -46,7 +60,7 @@ export const scenarios: Scenario[] = [
     stream: false,
     promptBytes: 0,
     upstream: 'openai',
-    slow: false,
+    pace: 'burst',
     targets: three,
   },
   {
@@ -57,7 +71,7 @@ export const scenarios: Scenario[] = [
     stream: false,
     promptBytes: 50_000,
     upstream: 'openai',
-    slow: false,
+    pace: 'burst',
     targets: three,
   },
   {
@@ -68,18 +82,18 @@ export const scenarios: Scenario[] = [
     stream: true,
     promptBytes: 0,
     upstream: 'openai',
-    slow: false,
+    pace: 'burst',
     targets: four,
   },
   {
     name: 'first-chunk',
-    label: '100-chunk stream, 1 connection, time to first chunk',
+    label: '100-chunk stream, 1 connection, time to first chunk (2 ms pause after it)',
     tool: 'probe',
     connections: 1,
     stream: true,
     promptBytes: 0,
     upstream: 'openai',
-    slow: false,
+    pace: 'first-pause',
     targets: three,
   },
   {
@@ -91,7 +105,7 @@ export const scenarios: Scenario[] = [
     stream: true,
     promptBytes: 0,
     upstream: 'openai',
-    slow: true,
+    pace: 'slow',
     targets: three,
   },
   {
@@ -102,7 +116,7 @@ export const scenarios: Scenario[] = [
     stream: true,
     promptBytes: 0,
     upstream: 'anthropic',
-    slow: false,
+    pace: 'burst',
     targets: three,
   },
   {
@@ -113,7 +127,7 @@ export const scenarios: Scenario[] = [
     stream: false,
     promptBytes: 0,
     upstream: 'anthropic',
-    slow: false,
+    pace: 'burst',
     targets: three,
   },
 ]
@@ -135,7 +149,8 @@ function padding(bytes: number): string {
 /** The request one target gets in one scenario: the same traffic in the shape it speaks. */
 export function requestFor(scenario: Scenario, target: TargetName): TargetRequest {
   const viaSwitchyard = target === 'switchyard' || target === 'switchyard-bare'
-  const slowHeader = scenario.slow && !viaSwitchyard ? ['x-mock-chunk-delay-ms: 20'] : []
+  const pace = paces[scenario.pace]
+  const paceHeader = pace.header !== undefined && !viaSwitchyard ? [pace.header] : []
   const content = question + padding(scenario.promptBytes)
   const streamFields = scenario.stream
     ? { stream: true, stream_options: { include_usage: true } }
@@ -153,13 +168,12 @@ export function requestFor(scenario: Scenario, target: TargetName): TargetReques
       }),
     }
   }
-  const model =
-    scenario.upstream === 'anthropic' ? 'bench-claude' : scenario.slow ? 'bench-slow' : 'bench-fast'
+  const model = scenario.upstream === 'anthropic' ? 'bench-claude' : pace.model
   return {
     path: '/v1/chat/completions',
     headers: [
       `authorization: Bearer ${viaSwitchyard ? benchKey : 'sk-upstream-bench'}`,
-      ...slowHeader,
+      ...paceHeader,
     ],
     body: JSON.stringify({
       model,
