@@ -3,6 +3,7 @@
  * adapters and connection pools, the model catalog and the key ring. Nothing here runs per request.
  */
 import { createKeyRing, type KeyRing, type KeySpec } from './auth/keys.ts'
+import { lazyResponseCache, type ResponseCache } from './cache/response-cache.ts'
 import { type Catalog, createCatalog } from './catalog.ts'
 import type { Config } from './config/schema.ts'
 import type { RequestRecorder } from './core/request-record.ts'
@@ -29,6 +30,8 @@ export interface Gateway {
   metrics: Metrics | undefined
   /** Stored keys, the usage log and their queries (the admin API); opened by `startGateway`. */
   store: Store | undefined
+  /** Answers of routes with `cache`; created on first use. */
+  responseCache(): ResponseCache
   close(): Promise<void>
 }
 
@@ -72,6 +75,15 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
           options.logger?.warn({ err: error }, 'Redis connection error'),
       })
     : createMemoryStore()
+  const responseCache = lazyResponseCache({
+    maxBytes: config.cache.max_bytes,
+    redis: redis && {
+      url: redis.url,
+      prefix: config.cache.redis_prefix,
+      timeoutMs: config.cache.redis_timeout_ms,
+    },
+    onError: (error) => options.logger?.warn({ err: error }, 'response cache unavailable'),
+  })
   const catalog = createCatalog(config.models, (options.now ?? Date.now)())
   const metrics = config.server.metrics.enabled
     ? createMetrics({
@@ -102,10 +114,12 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     limiter,
     metrics,
     store,
+    responseCache: responseCache.cache,
     async close() {
       await Promise.all([
         ...[...providers.values()].map((provider) => provider.transport.close()),
         imageInliner?.close(),
+        responseCache.close(),
       ])
       await limiter.close()
       // After the server drained: the usage log writes everything it accepted, then closes.

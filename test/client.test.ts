@@ -99,7 +99,7 @@ models:
     assert.equal(result.status, 2, result.stderr)
     const expected = [
       /configs\.resilient\.targets\[0\]\.targets\[1\]\.provider \(line 8:\d+\): unknown provider "ghost"/,
-      /configs\.resilient\.targets\[1\]\.cache \(line 9:\d+\): caching is not part of a routing config/,
+      /configs\.resilient\.targets\[1\]\.cache \(line 9:\d+\): cache applies to the whole config: set it at the top level/,
       /models\[0\]\.route \(line 11:\d+\): no saved config "missing-config"/,
       /models\[2\]\.route\.targets\[0\]\.virtual_key \(line 15:\d+\): unknown provider "nope"/,
     ]

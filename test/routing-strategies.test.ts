@@ -268,7 +268,10 @@ describe('config schema', () => {
         strategy: { mode: 'fallback' },
         targets: [{ provider: 'a', cache: { mode: 'simple' } }],
       }),
-      { path: 'targets.0.cache', message: 'caching is not part of a routing config' },
+      {
+        path: 'targets.0.cache',
+        message: 'cache applies to the whole config: set it at the top level',
+      },
     )
     assert.equal(
       problemAt({ strategy: { mode: 'roundrobin' }, targets: [{ provider: 'a' }] }).path,

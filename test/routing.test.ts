@@ -334,7 +334,7 @@ models:
       ],
       [
         '{"strategy":{"mode":"fallback"},"targets":[{"provider":"a","cache":{"mode":"simple"}}]}',
-        /targets\[0\]\.cache: caching is not part of a routing config/,
+        /targets\[0\]\.cache: cache applies to the whole config: set it at the top level/,
       ],
       ['no-such-saved-config', /no saved config "no-such-saved-config"/],
     ]

@@ -121,6 +121,28 @@ export const configSchema = z.strictObject({
 
   redis: z.strictObject({ url: z.string().min(1) }).optional(),
   limits: limitsConfigSchema,
+  /** Where routes with `cache` keep answers: in Redis when `redis` is set, else in memory. */
+  cache: z
+    .strictObject({
+      /** Seconds an answer is kept when a route's `cache` gives no `max_age`. */
+      default_max_age: z.number().int().positive().default(3600),
+      /** The in-memory cache's bound, in bytes of answer text; least recently used go first. */
+      max_bytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1024 * 1024),
+      /** Answers larger than this are not cached, in bytes. */
+      max_entry_bytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
+      redis_prefix: z.string().default('switchyard:cache:'),
+      /** Longest wait for Redis on a lookup, in milliseconds, before it counts as a miss. */
+      redis_timeout_ms: z.number().int().positive().default(250),
+    })
+    .prefault({}),
 })
 
 export type Config = z.infer<typeof configSchema>

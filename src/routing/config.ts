@@ -24,6 +24,19 @@ const retrySchema = z.strictObject({
 })
 export type RetryConfig = z.infer<typeof retrySchema>
 
+/**
+ * Portkey's `cache`: `simple` answers a request that matches an earlier one exactly from the
+ * cache, for `max_age` seconds (default: the server's `cache.default_max_age`). Only at the top
+ * of a config: it applies to the request, whichever target answers it.
+ */
+const cacheSchema = z.strictObject({
+  mode: z.enum(['simple', 'semantic']).refine((mode) => mode === 'simple', {
+    message: 'only mode simple (exact match) is supported; semantic caching is not',
+  }),
+  max_age: z.number().int().positive().optional(),
+})
+export type CacheConfig = z.infer<typeof cacheSchema>
+
 /** A Portkey key with no meaning in a Switchyard route: refused with the reason. */
 function unsupported(reason: string) {
   return z
@@ -70,7 +83,7 @@ export interface RouteConfig {
   api_key?: string | undefined
   strategy?: StrategyConfig | undefined
   targets?: RouteConfig[] | undefined
-  cache?: unknown
+  cache?: CacheConfig | undefined
   forward_headers?: unknown
   before_request_hooks?: unknown
   after_request_hooks?: unknown
@@ -93,7 +106,7 @@ export const routeConfigSchema: z.ZodType<RouteConfig> = z
     api_key: z.string().min(1).optional(),
     strategy: strategySchema.optional(),
     targets: z.array(z.lazy(() => routeConfigSchema)).optional(),
-    cache: unsupported('caching is not part of a routing config'),
+    cache: cacheSchema.optional(),
     forward_headers: unsupported('Switchyard never forwards client headers upstream'),
     before_request_hooks: unsupported('hooks are not supported'),
     after_request_hooks: unsupported('hooks are not supported'),
@@ -122,6 +135,15 @@ function checkShape(node: RouteConfig, context: z.RefinementCtx): void {
     if (node[key] !== undefined) problem(`a config with targets cannot also set ${key}`, [key])
   }
   if (node.strategy === undefined) problem('a config with targets needs strategy.mode', ['targets'])
+  node.targets.forEach((target, index) => {
+    if (target.cache !== undefined) {
+      problem('cache applies to the whole config: set it at the top level', [
+        'targets',
+        index,
+        'cache',
+      ])
+    }
+  })
   if (node.targets.length === 0) problem('needs at least one target', ['targets'])
   const strategy = node.strategy
   if (strategy === undefined) return

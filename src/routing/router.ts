@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { ClientKey } from '../auth/keys.ts'
+import { type CachePolicy, cachePolicy } from '../cache/cache-key.ts'
 import type { Config } from '../config/schema.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { Provider } from '../upstream/call.ts'
@@ -14,15 +15,21 @@ import { type CompileOptions, compileRoute, type RouteNode, routeTargets } from 
 import { formatRoutePath, routeConfigSchema } from './config.ts'
 import { createRoutingRuntime, type RoutingRuntime, type RoutingSettings } from './execute.ts'
 
+/** A compiled route and, when its config has `cache`, how its answers are cached. */
+export interface ChosenRoute {
+  node: RouteNode
+  cache: CachePolicy | undefined
+}
+
 export interface Router {
   runtime: RoutingRuntime
   /** The compiled route of a catalog model. */
-  modelRoute(modelId: string): RouteNode | undefined
+  modelRoute(modelId: string): ChosenRoute | undefined
   /**
    * The route a request chose with its headers, or undefined to use the model's. Throws 400 for
    * a broken config, 403 for a target the client may not use.
    */
-  requestRoute(headers: IncomingHttpHeaders, key: ClientKey): RouteNode | undefined
+  requestRoute(headers: IncomingHttpHeaders, key: ClientKey): ChosenRoute | undefined
 }
 
 export function createRouter(
@@ -37,16 +44,23 @@ export function createRouter(
   }
   const server: CompileOptions = { ...base, trust: 'server' }
   const client: CompileOptions = { ...base, trust: 'client' }
-  const saved = new Map<string, RouteNode>()
+  const maxAge = config.cache.default_max_age
+  const saved = new Map<string, ChosenRoute>()
   for (const [id, savedConfig] of Object.entries(config.configs)) {
-    saved.set(id, compileRoute(savedConfig, server, `configs.${id}`))
+    saved.set(id, {
+      node: compileRoute(savedConfig, server, `configs.${id}`),
+      cache: cachePolicy(savedConfig, `config ${id}`, maxAge),
+    })
   }
-  const models = new Map<string, RouteNode>()
+  const models = new Map<string, ChosenRoute>()
   config.models.forEach((model, index) => {
     const route =
       typeof model.route === 'string'
         ? saved.get(model.route)
-        : compileRoute(model.route, server, `models[${index}].route`)
+        : {
+            node: compileRoute(model.route, server, `models[${index}].route`),
+            cache: cachePolicy(model.route, `model ${model.id}`, maxAge),
+          }
     if (route === undefined)
       throw new Error(`models[${index}].route: no saved config ${model.route}`)
     models.set(model.id, route)
@@ -63,13 +77,11 @@ export function createRouter(
           : undefined
       if (configHeader !== undefined) {
         const value = headerValue(headers, configHeader)!.trim()
-        const route = value.startsWith('{')
-          ? compileRoute(parseInlineConfig(value, configHeader), client, configHeader)
-          : saved.get(value)
+        const route = value.startsWith('{') ? inlineRoute(value, configHeader) : saved.get(value)
         if (route === undefined) {
           throw new GatewayError('invalid_config', `${configHeader}: no saved config "${value}"`)
         }
-        checkModels(route, key, configHeader)
+        checkModels(route.node, key, configHeader)
         return route
       }
       const providerHeader = headerValue(headers, 'x-portkey-virtual-key')
@@ -79,8 +91,16 @@ export function createRouter(
           : undefined
       if (providerHeader === undefined) return undefined
       const provider = headerValue(headers, providerHeader)!.trim()
-      return compileRoute({ provider }, client, providerHeader)
+      return { node: compileRoute({ provider }, client, providerHeader), cache: undefined }
     },
+  }
+
+  function inlineRoute(value: string, header: string): ChosenRoute {
+    const parsed = parseInlineConfig(value, header)
+    return {
+      node: compileRoute(parsed, client, header),
+      cache: cachePolicy(parsed, 'inline', maxAge),
+    }
   }
 }
 

@@ -26,5 +26,6 @@ export interface RequestContext {
     stream?: boolean
     error_code?: string
     ttfb_ms?: number
+    cache?: 'hit'
   }
 }

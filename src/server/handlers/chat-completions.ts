@@ -3,6 +3,15 @@
  * the key may use it, execute its route, then answer with JSON or a stream. What happened is
  * written into the request record that the usage log and metrics read when the request ends.
  */
+import { cacheKey } from '../../cache/cache-key.ts'
+import {
+  CompletionAssembler,
+  copyInto,
+  entryText,
+  forcesRefresh,
+  readEntry,
+  replayParts,
+} from '../../cache/cached-answer.ts'
 import type { ChatRequest, CompletionUsage } from '../../core/chat.ts'
 import { computeCost } from '../../core/cost.ts'
 import { GatewayError } from '../../core/errors.ts'
@@ -21,6 +30,7 @@ import { writeEventStream } from '../sse.ts'
 export function createChatCompletionsHandler(gateway: Gateway) {
   const bodyLimit = gateway.config.server.body_limit
   const router = createRouter(gateway.config, gateway.providers)
+  const cacheSettings = gateway.config.cache
 
   return async function chatCompletions(context: RequestContext): Promise<void> {
     const record = emptyRecord(context.id, Date.now())
@@ -55,6 +65,37 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     const admission = await gateway.limiter.admit(key, request, record)
     if (admission !== undefined) Object.assign(context.headers, admission.headers)
 
+    const route = requestRoute ?? router.modelRoute(modelId)!
+    const { headers } = context
+    const cachedAs = route.cache && cacheKey(key.id, route.cache, request)
+    if (cachedAs !== undefined) {
+      const refresh = forcesRefresh(context.request.headers)
+      const hit = refresh ? undefined : await gateway.responseCache().get(cachedAs)
+      const entry = hit === undefined ? undefined : readEntry(hit)
+      headers['x-switchyard-cache'] = entry !== undefined ? 'hit' : refresh ? 'refresh' : 'miss'
+      if (entry !== undefined) {
+        record.cacheHit = true
+        record.provider = context.log.provider = entry.provider
+        record.upstreamModel = context.log.upstream_model = entry.upstream_model
+        record.attempts = context.log.attempts = 0
+        context.log.cache = 'hit'
+        headers['x-switchyard-provider'] = entry.provider
+        headers['x-switchyard-model'] = entry.upstream_model
+        headers['x-switchyard-attempts'] = '0'
+        if (!record.stream) {
+          sendJson(context, 200, JSON.stringify(entry.completion))
+          return
+        }
+        const includeUsage = request.stream_options?.include_usage === true
+        await writeEventStream(
+          context.response,
+          replayParts(entry.completion, includeUsage),
+          headers,
+        )
+        return
+      }
+    }
+
     // A client that goes away cancels everything still in flight for it.
     const abort = new AbortController()
     const { response } = context
@@ -62,9 +103,8 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       if (!response.writableFinished) abort.abort()
     })
 
-    const route = requestRoute ?? router.modelRoute(modelId)!
     const result = await executeRoute(
-      route,
+      route.node,
       request,
       { modelId, requestedModel: request.model, signal: abort.signal, metadata },
       router.runtime,
@@ -72,17 +112,22 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     record.provider = context.log.provider = result.provider
     record.upstreamModel = context.log.upstream_model = result.upstreamModel
     record.attempts = context.log.attempts = result.attempts
-    const { headers } = context
     headers['x-switchyard-provider'] = result.provider
     headers['x-switchyard-model'] = result.upstreamModel
     headers['x-switchyard-attempts'] = String(result.attempts)
     if (result.path !== '') headers['x-switchyard-route-path'] = result.path
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
+    const keep = (completionJson: string) => {
+      if (cachedAs === undefined || completionJson.length > cacheSettings.max_entry_bytes) return
+      const text = entryText(result.provider, result.upstreamModel, completionJson)
+      gateway.responseCache().set(cachedAs, text, route.cache!.maxAgeMs)
+    }
 
     if (result.type === 'completion') {
       const { usage } = result
       recordUsage(record, usage, model?.costs)
       sendJson(context, 200, result.json)
+      keep(result.json)
       // Estimated after the answer went out: the client never waits for the tokenizer.
       if (!usage) {
         const estimate = await estimateUsage(request, completionText(result.completion()))
@@ -91,7 +136,11 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       return
     }
     gateway.metrics?.trackStream(response)
-    const outcome = await writeEventStream(response, result.parts, headers)
+    const assembler = cachedAs === undefined ? undefined : new CompletionAssembler()
+    const parts = assembler === undefined ? result.parts : copyInto(result.parts, assembler)
+    const outcome = await writeEventStream(response, parts, headers)
+    const assembled = outcome.error || outcome.disconnected ? undefined : assembler?.completion()
+    if (assembled !== undefined) keep(JSON.stringify(assembled))
     if (outcome.usage === undefined && outcome.chunkCount > 0) {
       recordUsage(record, await estimateStreamUsage(request, outcome), model?.costs, true)
     } else recordUsage(record, outcome.usage, model?.costs)
