@@ -86,6 +86,8 @@ describe('response caching (routing config `cache`)', () => {
     assert.equal(b.choices[0].message.content, a.choices[0].message.content)
     assert.equal(b.model, 'cached')
     assert.deepEqual(b.usage, a.usage)
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    assert.match(metrics, /switchyard_cache_hits_total\{model="cached",provider="up"\} [1-9]/)
   })
 
   test('answers are never shared across keys, bodies or routes without cache', async () => {

@@ -118,6 +118,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['provider', 'code'],
     registers,
   })
+  const cacheHits = new Counter({
+    name: 'switchyard_cache_hits_total',
+    help: 'Requests answered from the response cache (also counted in switchyard_requests_total).',
+    labelNames: modelLabels,
+    registers,
+  })
   const rejections = new Counter({
     name: 'switchyard_limiter_rejections_total',
     help: "Requests refused by a key's limits, by kind (rpm, tpm, budget).",
@@ -204,6 +210,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         }
         series.duration.observe(record.latencyMs / 1000)
         if (record.ttftMs !== undefined) series.firstToken.observe(record.ttftMs / 1000)
+        if (record.cacheHit) cacheHits.labels(record.modelId ?? 'none', provider).inc()
         const code = record.errorCode
         if (code !== undefined && upstreamCodes.has(code) && !limited.has(record)) {
           upstreamErrors.labels(provider, code).inc()
