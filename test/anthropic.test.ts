@@ -429,6 +429,99 @@ models:
     })
   })
 
+  test('thinking blocks round-trip: a tool loop with thinking on sends the signed blocks back', async () => {
+    const thinking = [
+      { type: 'thinking', thinking: 'The user wants Paris weather.', signature: 'sig-EqQBCgIYAh' },
+      { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' },
+    ]
+    upstream.handle((_request, response) =>
+      sendJson(
+        response,
+        200,
+        message(
+          [
+            ...thinking,
+            { type: 'tool_use', id: 'toolu_t1', name: 'get_weather', input: { location: 'Paris' } },
+          ],
+          'tool_use',
+        ),
+      ),
+    )
+    const first = await gateway.client.chat.completions.create({
+      model: 'claude-sonnet',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools,
+      reasoning_effort: 'low',
+    })
+    const reply = first.choices[0]!.message as (typeof first.choices)[0]['message'] & {
+      thinking_blocks?: unknown
+      reasoning_content?: string
+    }
+    assert.deepEqual(reply.thinking_blocks, thinking)
+    assert.equal(reply.reasoning_content, 'The user wants Paris weather.')
+
+    upstream.handle((_request, response) =>
+      sendJson(response, 200, message([{ type: 'text', text: 'Paris: 20°C.' }])),
+    )
+    // The assistant message goes back as the SDK returned it, extra fields included.
+    await gateway.client.chat.completions.create({
+      model: 'claude-sonnet',
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        reply,
+        { role: 'tool', tool_call_id: 'toolu_t1', content: '20°C' },
+      ],
+      tools,
+      reasoning_effort: 'low',
+    })
+    const sent = (lastSent().body as { messages: { role: string; content: unknown[] }[] }).messages
+    assert.deepEqual(sent[1], {
+      role: 'assistant',
+      content: [
+        ...thinking,
+        { type: 'tool_use', id: 'toolu_t1', name: 'get_weather', input: { location: 'Paris' } },
+      ],
+    })
+
+    const broken = await gateway.client.chat.completions
+      .create({
+        model: 'claude-sonnet',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { ...reply, thinking_blocks: [{ type: 'thinking', thinking: 'no signature' }] } as never,
+          { role: 'tool', tool_call_id: 'toolu_t1', content: '20°C' },
+        ],
+      })
+      .catch((error: unknown) => error)
+    assert.ok(broken instanceof OpenAI.APIError)
+    assert.equal(broken.status, 400)
+    assert.equal((broken.error as { param?: string }).param, 'messages[1].thinking_blocks[0]')
+  })
+
+  test('streamed thinking ends with the whole signed block, once', async () => {
+    upstream.handle((_request, response) => sendFixtureStream(response, 'thinking.stream.txt'))
+    const chunks = await collect(
+      await gateway.client.chat.completions.create({
+        model: 'claude-sonnet',
+        messages: [{ role: 'user', content: 'GCD of 1071 and 462?' }],
+        reasoning_effort: 'medium',
+        stream: true,
+      }),
+    )
+    const blocks = chunks.flatMap(
+      (chunk) =>
+        (chunk.choices[0]?.delta as { thinking_blocks?: unknown[] } | undefined)?.thinking_blocks ??
+        [],
+    )
+    assert.deepEqual(blocks, [
+      {
+        type: 'thinking',
+        thinking: 'I need to find the GCD of 1071 and 462. 1071 = 2 × 462 + 147',
+        signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds',
+      },
+    ])
+  })
+
   test('a mid-stream overloaded error reaches the client as an error', async () => {
     upstream.handle((_request, response) => sendFixtureStream(response, 'overloaded.stream.txt'))
     const stream = await gateway.client.chat.completions.create({

@@ -107,6 +107,29 @@ models:
     assert.equal(sent.tool_choice, 'auto')
   })
 
+  test("Claude's thinking_blocks on an assistant message stay out of an OpenAI-compatible upstream", async () => {
+    upstream.handle((_request, response) =>
+      sendJson(response, 200, completion('llama-3.1-8b-upstream-name', 'Done')),
+    )
+    const assistant = {
+      role: 'assistant' as const,
+      content: 'Checking.',
+      reasoning_content: 'thought',
+      thinking_blocks: [{ type: 'thinking', thinking: 'thought', signature: 'sig' }],
+    }
+    await gateway.client.chat.completions.create({
+      model: 'small',
+      messages: [{ role: 'user', content: 'Hi' }, assistant, { role: 'user', content: 'And?' }],
+    })
+    const sent = upstream.requests.at(-1)!.body as { messages: Record<string, unknown>[] }
+    assert.deepEqual(sent.messages[1], {
+      role: 'assistant',
+      content: 'Checking.',
+      reasoning_content: 'thought',
+    })
+    assert.deepEqual(sent.messages[2], { role: 'user', content: 'And?' })
+  })
+
   test('streamed: chunks arrive in order with the asked model, and usage is stripped when not asked for', async () => {
     upstream.handle((_request, response) =>
       sendEvents(response, streamEvents('upstream-model', ['Hello', ' world'], true)),

@@ -2,7 +2,8 @@
  * Folds a stream's chunks back into the chat completion an unstreamed request would have got, so
  * a streamed answer can be cached and later served to either kind of request. Text fields of a
  * delta (`content`, `refusal`, and providers' extras such as `reasoning_content`) are
- * concatenated; tool calls are joined by their index, their arguments concatenated.
+ * concatenated, list fields (`thinking_blocks`) appended; tool calls are joined by their index,
+ * their arguments concatenated.
  */
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../core/chat.ts'
 
@@ -11,6 +12,7 @@ type ToolCall = NonNullable<ChatCompletion.Choice['message']['tool_calls']>[numb
 interface ChoiceState {
   index: number
   text: Map<string, string>
+  lists: Map<string, unknown[]>
   toolCalls: Map<number, { id: string; type: 'function'; name: string; arguments: string }>
   finishReason: FinishReason | null
 }
@@ -34,14 +36,22 @@ export class CompletionAssembler {
     for (const choice of chunk.choices ?? []) {
       let state = this.#choices.get(choice.index)
       if (state === undefined) {
-        state = { index: choice.index, text: new Map(), toolCalls: new Map(), finishReason: null }
+        state = {
+          index: choice.index,
+          text: new Map(),
+          lists: new Map(),
+          toolCalls: new Map(),
+          finishReason: null,
+        }
         this.#choices.set(choice.index, state)
       }
       if (choice.finish_reason) state.finishReason = choice.finish_reason
       const delta = (choice.delta ?? {}) as Record<string, unknown>
       for (const [field, value] of Object.entries(delta)) {
-        if (field === 'role' || typeof value !== 'string') continue
-        state.text.set(field, (state.text.get(field) ?? '') + value)
+        if (field === 'role' || field === 'tool_calls') continue
+        if (typeof value === 'string') state.text.set(field, (state.text.get(field) ?? '') + value)
+        else if (Array.isArray(value))
+          state.lists.set(field, [...(state.lists.get(field) ?? []), ...value])
       }
       for (const call of choice.delta?.tool_calls ?? []) {
         const known = state.toolCalls.get(call.index)
@@ -73,6 +83,7 @@ export class CompletionAssembler {
     for (const state of [...this.#choices.values()].sort((a, b) => a.index - b.index)) {
       if (state.finishReason === null) return undefined
       const { content, refusal, ...extra } = Object.fromEntries(state.text)
+      const lists = Object.fromEntries(state.lists)
       const toolCalls: ToolCall[] = [...state.toolCalls.entries()]
         .sort(([a], [b]) => a - b)
         .map(([, call]) => ({
@@ -87,6 +98,7 @@ export class CompletionAssembler {
           content: content ?? null,
           refusal: refusal ?? null,
           ...extra,
+          ...lists,
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
         },
         finish_reason: state.finishReason,

@@ -53,13 +53,25 @@ describe('fromAnthropicResponse', () => {
     ])
   })
 
-  test('thinking becomes reasoning_content; reasoning tokens are reported', () => {
+  test('thinking becomes reasoning_content and signed thinking_blocks; reasoning tokens are reported', () => {
     const completion = fromAnthropicResponse(fixtureText('thinking.json'), 'claude', created)
     assert.deepEqual(completion.choices[0]!.message, {
       role: 'assistant',
       content: 'Based on my analysis, the answer is 42.',
       refusal: null,
       reasoning_content: 'Let me analyze this step by step...',
+      thinking_blocks: [
+        {
+          type: 'thinking',
+          thinking: 'Let me analyze this step by step...',
+          signature:
+            'WaUjzkypQ2mUEVM36O2TxuC06KN8xyfbJwyem2dw3URve/op91XWHOEBLLqIOMfFG/UvLEczmEsUjavL',
+        },
+        {
+          type: 'redacted_thinking',
+          data: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP',
+        },
+      ],
     })
     assert.deepEqual(completion.usage?.completion_tokens_details, { reasoning_tokens: 350 })
   })

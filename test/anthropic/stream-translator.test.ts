@@ -121,12 +121,24 @@ describe('Anthropic stream translator', () => {
     ])
   })
 
-  test('thinking streams as reasoning_content; the signature is not exposed', () => {
+  test('thinking streams as reasoning_content, then the whole signed block when it stops', () => {
     const { parts } = translate('thinking.stream.txt')
     assert.deepEqual(deltas(parts), [
       { delta: { role: 'assistant', content: '' }, finish: null },
       { delta: { reasoning_content: 'I need to find the GCD of 1071 and 462.' }, finish: null },
       { delta: { reasoning_content: ' 1071 = 2 × 462 + 147' }, finish: null },
+      {
+        delta: {
+          thinking_blocks: [
+            {
+              type: 'thinking',
+              thinking: 'I need to find the GCD of 1071 and 462. 1071 = 2 × 462 + 147',
+              signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds',
+            },
+          ],
+        },
+        finish: null,
+      },
       {
         delta: { content: 'The greatest common divisor of 1071 and 462 is **21**.' },
         finish: null,

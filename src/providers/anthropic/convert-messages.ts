@@ -132,7 +132,8 @@ function assistantBlocks(
   message: Extract<ChatCompletionMessageParam, { role: 'assistant' }>,
   param: string,
 ): ContentBlockParam[] {
-  const blocks: ContentBlockParam[] = []
+  // Thinking comes first in an assistant turn, as Claude wrote it.
+  const blocks: ContentBlockParam[] = thinkingBlocks(message, param)
   const { content } = message
   if (typeof content === 'string') {
     if (content.length > 0) blocks.push({ type: 'text', text: content })
@@ -171,6 +172,36 @@ function assistantBlocks(
     })
   })
   return blocks
+}
+
+/** The `thinking_blocks` a client sends back on an assistant message, checked, in order. */
+function thinkingBlocks(message: object, param: string): ContentBlockParam[] {
+  const sent = (message as { thinking_blocks?: unknown }).thinking_blocks
+  if (sent === undefined || sent === null) return []
+  if (!Array.isArray(sent)) {
+    throw new GatewayError('invalid_request', `'${param}.thinking_blocks' must be an array`, {
+      param: `${param}.thinking_blocks`,
+    })
+  }
+  return sent.map((block: unknown, index): ContentBlockParam => {
+    const candidate = (block ?? {}) as Record<string, unknown>
+    if (
+      candidate.type === 'thinking' &&
+      typeof candidate.thinking === 'string' &&
+      typeof candidate.signature === 'string'
+    ) {
+      return { type: 'thinking', thinking: candidate.thinking, signature: candidate.signature }
+    }
+    if (candidate.type === 'redacted_thinking' && typeof candidate.data === 'string') {
+      return { type: 'redacted_thinking', data: candidate.data }
+    }
+    const blockParam = `${param}.thinking_blocks[${index}]`
+    throw new GatewayError(
+      'invalid_request',
+      `'${blockParam}' must be {type: 'thinking', thinking, signature} or {type: 'redacted_thinking', data}, as the gateway returned it`,
+      { param: blockParam },
+    )
+  })
 }
 
 /** Anthropic takes a tool call's input as an object, OpenAI sends it as JSON text. */

@@ -6,7 +6,7 @@ import { jsonResponseToolName } from './json-response-tool.ts'
 import { providerLabel } from './map-error.ts'
 import { mapFinishReason } from './map-finish-reason.ts'
 import { mapUsage } from './map-usage.ts'
-import type { Message, MessageWithReasoning } from './types.ts'
+import type { Message, MessageWithReasoning, ThinkingBlock } from './types.ts'
 
 export function fromAnthropicResponse(
   body: string,
@@ -18,10 +18,19 @@ export function fromAnthropicResponse(
   let reasoning = ''
   let jsonAnswer = false
   const toolCalls: ChatCompletionMessageFunctionToolCall[] = []
+  const thinkingBlocks: ThinkingBlock[] = []
   for (const block of message.content) {
     if (block.type === 'text') text += block.text
-    else if (block.type === 'thinking') reasoning += block.thinking
-    else if (block.type === 'tool_use') {
+    else if (block.type === 'thinking') {
+      reasoning += block.thinking
+      thinkingBlocks.push({
+        type: 'thinking',
+        thinking: block.thinking,
+        signature: block.signature,
+      })
+    } else if (block.type === 'redacted_thinking') {
+      thinkingBlocks.push({ type: 'redacted_thinking', data: block.data })
+    } else if (block.type === 'tool_use') {
       const input = JSON.stringify(block.input ?? {})
       if (block.name === jsonResponseToolName) {
         text += input
@@ -34,7 +43,7 @@ export function fromAnthropicResponse(
         })
       }
     }
-    // redacted_thinking and server-tool blocks have nothing an OpenAI client can read.
+    // Server-tool blocks have nothing an OpenAI client can read.
   }
   const reply: MessageWithReasoning = {
     role: 'assistant',
@@ -42,6 +51,7 @@ export function fromAnthropicResponse(
     refusal: null,
   }
   if (reasoning.length > 0) reply.reasoning_content = reasoning
+  if (thinkingBlocks.length > 0) reply.thinking_blocks = thinkingBlocks
   if (toolCalls.length > 0) reply.tool_calls = toolCalls
   return {
     id: `chatcmpl-${message.id}`,

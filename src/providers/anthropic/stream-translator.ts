@@ -13,8 +13,11 @@ import { type AnthropicTokenCounts, mapUsage } from './map-usage.ts'
 import type { DeltaWithReasoning, RawMessageStreamEvent, StopReason } from './types.ts'
 
 type Block =
-  | { kind: 'text' | 'thinking' | 'json' | 'ignored' }
+  | { kind: 'text' | 'json' | 'ignored' }
   | { kind: 'tool'; toolIndex: number }
+  /** Text and signature gathered until the block stops, then sent whole as `thinking_blocks`. */
+  | { kind: 'thinking'; thinking: string; signature: string }
+  | { kind: 'redacted'; data: string }
 
 export interface StreamTranslatorOptions {
   requestedModel: string
@@ -81,6 +84,8 @@ class AnthropicStreamTranslator implements StreamTranslator {
         return this.#startBlock(event.index, event.content_block)
       case 'content_block_delta':
         return this.#delta(event.index, event.delta)
+      case 'content_block_stop':
+        return this.#stopBlock(event.index)
       case 'message_delta': {
         this.#stopReason = event.delta.stop_reason ?? this.#stopReason
         Object.assign(this.#usage, pickCounts(event.usage))
@@ -98,7 +103,7 @@ class AnthropicStreamTranslator implements StreamTranslator {
         return parts
       }
       default:
-        // content_block_stop, ping, and event types added later carry nothing for the client.
+        // ping, and event types added later, carry nothing for the client.
         return []
     }
   }
@@ -112,8 +117,15 @@ class AnthropicStreamTranslator implements StreamTranslator {
         this.#blocks.set(index, { kind: 'text' })
         return block.text.length > 0 ? [this.#chunk({ content: block.text })] : []
       case 'thinking':
-        this.#blocks.set(index, { kind: 'thinking' })
+        this.#blocks.set(index, {
+          kind: 'thinking',
+          thinking: block.thinking,
+          signature: block.signature,
+        })
         return block.thinking.length > 0 ? [this.#chunk({ reasoning_content: block.thinking })] : []
+      case 'redacted_thinking':
+        this.#blocks.set(index, { kind: 'redacted', data: block.data })
+        return []
       case 'tool_use': {
         if (block.name === jsonResponseToolName) {
           this.#answeredWithJsonTool = true
@@ -150,7 +162,11 @@ class AnthropicStreamTranslator implements StreamTranslator {
       case 'text_delta':
         return delta.text.length > 0 ? [this.#chunk({ content: delta.text })] : []
       case 'thinking_delta':
+        if (block?.kind === 'thinking') block.thinking += delta.thinking
         return delta.thinking.length > 0 ? [this.#chunk({ reasoning_content: delta.thinking })] : []
+      case 'signature_delta':
+        if (block?.kind === 'thinking') block.signature += delta.signature
+        return []
       case 'input_json_delta': {
         if (delta.partial_json.length === 0 || block === undefined) return []
         if (block.kind === 'json') return [this.#chunk({ content: delta.partial_json })]
@@ -162,9 +178,21 @@ class AnthropicStreamTranslator implements StreamTranslator {
         ]
       }
       default:
-        // signature_delta and citations_delta have no OpenAI counterpart.
+        // citations_delta has no OpenAI counterpart.
         return []
     }
+  }
+
+  #stopBlock(index: number): StreamPart[] {
+    const block = this.#blocks.get(index)
+    if (block?.kind === 'thinking') {
+      const { thinking, signature } = block
+      return [this.#chunk({ thinking_blocks: [{ type: 'thinking', thinking, signature }] })]
+    }
+    if (block?.kind === 'redacted') {
+      return [this.#chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data }] })]
+    }
+    return []
   }
 
   #finishChunk(): StreamPart {

@@ -6,6 +6,8 @@ import type {
   ContentBlockParam,
   MessageCreateParamsBase,
   MessageParam,
+  RedactedThinkingBlockParam,
+  ThinkingBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatCompletion, ChatCompletionChunk } from '../../core/chat.ts'
 
@@ -49,12 +51,23 @@ export interface AnthropicErrorBody {
 }
 
 /**
+ * A Claude thinking block with what Anthropic needs to accept it back: the signature of a
+ * `thinking` block, the encrypted `data` of a `redacted_thinking` one. With thinking on, a tool
+ * loop must send the assistant turn's thinking blocks back unchanged, so they are exposed as
+ * `thinking_blocks` on the message (and once complete, on a delta) and read back from assistant
+ * messages: the shape LiteLLM uses, so clients written for it work.
+ */
+export type ThinkingBlock = ThinkingBlockParam | RedactedThinkingBlockParam
+
+/**
  * `reasoning_content` is the gateway's one field for reasoning text, in messages and deltas,
  * across every adapter (the name DeepSeek and vLLM use); the OpenAI types do not have it.
  */
 export type MessageWithReasoning = ChatCompletion.Choice['message'] & {
   reasoning_content?: string
+  thinking_blocks?: ThinkingBlock[]
 }
 export type DeltaWithReasoning = ChatCompletionChunk.Choice['delta'] & {
   reasoning_content?: string
+  thinking_blocks?: ThinkingBlock[]
 }

@@ -53,6 +53,9 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   return {
     buildRequest(request: ChatRequest, target: TargetContext) {
       const body: Record<string, unknown> = { ...request }
+      if (request.messages.some(hasThinkingBlocks)) {
+        body.messages = request.messages.map(withoutThinkingBlocks)
+      }
       if (sendModel) body.model = target.upstreamModel
       else delete body.model
       if (target.stream && options.streamUsage) {
@@ -194,4 +197,20 @@ export const openaiProvider: ProviderDefinition<OpenAIProviderConfig> = {
     })
   },
   createTransport: createTransportFor,
+}
+
+/**
+ * `thinking_blocks` is the gateway's own field for Claude's signed thinking (see the Anthropic
+ * adapter), sent back on assistant messages. Only Anthropic reads it; an OpenAI-compatible
+ * server may refuse a message with a field it does not know, so it goes no further, as when a
+ * route falls back from Claude to another provider mid-conversation.
+ */
+function hasThinkingBlocks(message: object): boolean {
+  return 'thinking_blocks' in message
+}
+
+function withoutThinkingBlocks<T extends object>(message: T): T {
+  if (!hasThinkingBlocks(message)) return message
+  const { thinking_blocks: _dropped, ...rest } = message as T & { thinking_blocks?: unknown }
+  return rest as T
 }
