@@ -8,21 +8,39 @@ import { createTransportFor, httpProviderFields, splitBaseUrl } from '../http-co
 import { createOpenAICompatibleAdapter } from '../openai/index.ts'
 import type { ProviderAdapter, ProviderDefinition, TargetContext } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
+import { createEntraTokenSource, withEntraToken } from './entra-token.ts'
 import { skipFilterAnnotations } from './skip-filter-annotations.ts'
 
 /** The newest generally available dated `api-version` of the data-plane inference API. */
 export const defaultAzureApiVersion = '2024-10-21'
 
-const configSchema = z.strictObject({
-  kind: z.literal('azure-openai'),
-  ...httpProviderFields,
-  /** Used with deployment URLs; the `/openai/v1` API takes none unless one is set. */
-  api_version: z.string().min(1).optional(),
-  /** Upstream model name -> deployment name; a model not listed is its own deployment name. */
-  deployments: z.record(z.string(), z.string().min(1)).optional(),
-  /** Ask for a usage chunk on every stream (stripped when the client did not ask). */
-  stream_usage: z.boolean().default(true),
-})
+const configSchema = z
+  .strictObject({
+    kind: z.literal('azure-openai'),
+    ...httpProviderFields,
+    /** Used with deployment URLs; the `/openai/v1` API takes none unless one is set. */
+    api_version: z.string().min(1).optional(),
+    /** Upstream model name -> deployment name; a model not listed is its own deployment name. */
+    deployments: z.record(z.string(), z.string().min(1)).optional(),
+    /** Ask for a usage chunk on every stream (stripped when the client did not ask). */
+    stream_usage: z.boolean().default(true),
+    /** Microsoft Entra ID instead of an API key: a service principal's client credentials. */
+    entra: z
+      .strictObject({
+        tenant_id: z.string().min(1),
+        client_id: z.string().min(1),
+        client_secret: z.string().min(1),
+        scope: z.string().min(1).default('https://cognitiveservices.azure.com/.default'),
+        authority_host: z
+          .url({ protocol: /^https?$/ })
+          .default('https://login.microsoftonline.com'),
+      })
+      .optional(),
+  })
+  .refine((config) => config.api_key === undefined || config.entra === undefined, {
+    message: 'set api_key or entra, not both',
+    path: ['entra'],
+  })
 export type AzureOpenAIProviderConfig = z.infer<typeof configSchema>
 
 // `https://<resource>.openai.azure.com/openai/v1`: OpenAI's own paths, the deployment as `model`.
@@ -35,7 +53,9 @@ function createAzureAdapter(config: AzureOpenAIProviderConfig): ProviderAdapter 
   const query = apiVersion === undefined ? '' : `?api-version=${encodeURIComponent(apiVersion)}`
   // Endpoints are written both with and without the trailing `/openai`; both mean the resource.
   const resourcePrefix = pathPrefix.replace(/\/openai$/, '')
-  const secrets = config.api_key ? [config.api_key] : []
+  const secrets = [config.api_key, config.entra?.client_secret].filter(
+    (secret): secret is string => secret !== undefined && secret !== '',
+  )
   const label = new URL(config.base_url).host
   const deployments = new Map(Object.entries(config.deployments ?? {}))
   const paths = new Map<string, string>()
@@ -86,5 +106,10 @@ export const azureOpenAIProvider: ProviderDefinition<AzureOpenAIProviderConfig> 
   kind: 'azure-openai',
   configSchema,
   createAdapter: createAzureAdapter,
-  createTransport: createTransportFor,
+  createTransport(config) {
+    const transport = createTransportFor(config)
+    return config.entra === undefined
+      ? transport
+      : withEntraToken(transport, createEntraTokenSource(config.entra))
+  },
 }
