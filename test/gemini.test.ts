@@ -105,6 +105,8 @@ providers:
     safety_settings: [{ category: HARM_CATEGORY_HARASSMENT, threshold: BLOCK_ONLY_HIGH }]
 models:
   - { id: gemini-flash, type: image-text-to-text, route: { provider: google, model: gemini-2.5-flash } }
+  - { id: gemini-3-flash, type: image-text-to-text, route: { provider: google, model: gemini-3-flash-preview } }
+  - { id: gemini-3-pro, type: image-text-to-text, route: { provider: google, model: gemini-3-pro-preview } }
 `)
   })
   after(async () => {
@@ -553,6 +555,31 @@ models:
     const delta = chunks[0]?.choices[0]?.delta as { reasoning_content?: string; content?: string }
     assert.equal(delta.reasoning_content, 'Thinking it over.')
     assert.equal(delta.content, '42')
+  })
+
+  test('reasoning on Gemini 3: reasoning_effort is a thinking level the model takes', async () => {
+    upstream.handle((_request, response) => sendJson(response, 200, answer('Done')))
+    const levelFor = async (model: string, effort: 'minimal' | 'medium' | 'none') => {
+      await gateway.client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'Think.' }],
+        reasoning_effort: effort,
+      })
+      return last().body.generationConfig
+    }
+    assert.deepEqual(await levelFor('gemini-3-flash', 'medium'), {
+      thinkingConfig: { thinkingLevel: 'MEDIUM', includeThoughts: true },
+    })
+    assert.deepEqual(await levelFor('gemini-3-flash', 'minimal'), {
+      thinkingConfig: { thinkingLevel: 'MINIMAL', includeThoughts: true },
+    })
+    // Pro takes LOW and HIGH only, and cannot stop thinking.
+    assert.deepEqual(await levelFor('gemini-3-pro', 'medium'), {
+      thinkingConfig: { thinkingLevel: 'HIGH', includeThoughts: true },
+    })
+    assert.deepEqual(await levelFor('gemini-3-pro', 'none'), {
+      thinkingConfig: { thinkingLevel: 'LOW' },
+    })
   })
 
   test('a blocked prompt is a content_filter finish, unstreamed and streamed', async () => {

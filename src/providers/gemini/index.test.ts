@@ -47,7 +47,11 @@ describe('kind: gemini', () => {
   ]
   for (const [baseUrl, model, stream, expected] of paths) {
     test(`${baseUrl} + ${model} (${stream ? 'stream' : 'unary'})`, () => {
-      const adapter = createGeminiAdapter({ kind: 'gemini', base_url: baseUrl })
+      const adapter = createGeminiAdapter({
+        kind: 'gemini',
+        base_url: baseUrl,
+        reasoning_mode: 'auto',
+      })
       const built = adapter.buildRequest(request, target(model, stream))
       assert.equal(built.request.path, expected)
       assert.equal(built.request.origin, new URL(baseUrl).origin)
@@ -60,6 +64,7 @@ describe('kind: gemini', () => {
       base_url: 'https://generativelanguage.googleapis.com/v1beta',
       api_key: 'AIza-test-key',
       headers: { 'x-team': 'search' },
+      reasoning_mode: 'auto',
     })
     assert.equal(adapter.inlinesImageUrls, true)
     assert.deepEqual(adapter.buildRequest(request, target('m', false)).request.headers, {
@@ -72,7 +77,11 @@ describe('kind: gemini', () => {
   test('ids and timestamps come from the injected clock and id source', () => {
     let ids = 0
     const adapter = createGeminiAdapter(
-      { kind: 'gemini', base_url: 'https://generativelanguage.googleapis.com/v1beta' },
+      {
+        kind: 'gemini',
+        base_url: 'https://generativelanguage.googleapis.com/v1beta',
+        reasoning_mode: 'auto',
+      },
       { newId: () => `id${++ids}`, now: () => 1_700_000_000_999 },
     )
     const body = JSON.stringify({

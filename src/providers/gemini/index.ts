@@ -12,7 +12,7 @@ import { fromGeminiResponse } from './from-gemini-response.ts'
 import { parseGeminiError } from './map-error.ts'
 import { parsePayload } from './parse-payload.ts'
 import { GeminiStreamTranslator } from './stream-translator.ts'
-import { toGeminiRequest } from './to-gemini-request.ts'
+import { reasoningModeFor, toGeminiRequest } from './to-gemini-request.ts'
 
 export const defaultGeminiBaseUrl = 'https://generativelanguage.googleapis.com/v1beta'
 
@@ -20,6 +20,11 @@ const configSchema = z.strictObject({
   kind: z.literal('gemini'),
   ...httpProviderFields,
   base_url: httpProviderFields.base_url.default(defaultGeminiBaseUrl),
+  /**
+   * How `reasoning_effort` is sent: `auto` uses thinking levels for Gemini 3 and later models and
+   * token budgets before them; `budget` and `level` force one.
+   */
+  reasoning_mode: z.enum(['auto', 'budget', 'level']).default('auto'),
   /** Sent as `safetySettings` on every request, e.g. to relax Gemini's default thresholds. */
   safety_settings: z
     .array(z.strictObject({ category: z.string().min(1), threshold: z.string().min(1) }))
@@ -60,7 +65,14 @@ export function createGeminiAdapter(
     inlinesImageUrls: true,
 
     buildRequest(request: ChatRequest, target: TargetContext) {
-      const { body, dropped } = toGeminiRequest(request, { safetySettings: config.safety_settings })
+      const { body, dropped } = toGeminiRequest(request, {
+        safetySettings: config.safety_settings,
+        upstreamModel: target.upstreamModel,
+        reasoningMode:
+          config.reasoning_mode === 'auto'
+            ? reasoningModeFor(target.upstreamModel)
+            : config.reasoning_mode,
+      })
       const method = target.stream ? 'streamGenerateContent' : 'generateContent'
       return {
         request: {

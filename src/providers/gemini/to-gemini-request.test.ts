@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import type { ChatRequest } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
 import { fixtureJson } from './fixtures.test-helper.ts'
-import { toGeminiRequest } from './to-gemini-request.ts'
+import { reasoningModeFor, toGeminiRequest } from './to-gemini-request.ts'
 
 const user = (content: unknown) => ({ model: 'm', messages: [{ role: 'user', content }] })
 
@@ -324,4 +324,31 @@ describe('toGeminiRequest', () => {
       )
     })
   }
+})
+
+describe('reasoning mode by model', () => {
+  const cases: [string, 'budget' | 'level'][] = [
+    ['gemini-2.5-flash', 'budget'],
+    ['gemini-2.5-pro', 'budget'],
+    ['gemini-3-pro-preview', 'level'],
+    ['gemini-3.5-flash', 'level'],
+    ['models/gemini-3-flash', 'level'],
+    ['tunedModels/my-model', 'budget'],
+  ]
+  for (const [model, mode] of cases) {
+    test(`${model} thinks in ${mode === 'level' ? 'levels' : 'budgets'}`, () => {
+      assert.equal(reasoningModeFor(model), mode)
+    })
+  }
+
+  test('a forced level mode maps every effort for a Flash model', () => {
+    const levels = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map(
+      (effort) =>
+        toGeminiRequest({ ...user('Hi'), reasoning_effort: effort } as ChatRequest, {
+          reasoningMode: 'level',
+          upstreamModel: 'gemini-3-flash',
+        }).body.generationConfig?.thinkingConfig?.thinkingLevel,
+    )
+    assert.deepEqual(levels, ['MINIMAL', 'MINIMAL', 'LOW', 'MEDIUM', 'HIGH', 'HIGH'])
+  })
 })

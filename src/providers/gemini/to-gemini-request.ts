@@ -2,13 +2,18 @@
  * The OpenAI chat request to Gemini's REST body. Every parameter is either mapped, rejected
  * (it would change the answer's meaning) or listed in `dropped` (Gemini has no equivalent).
  */
-import type { GenerationConfig, ThinkingConfig } from '@google/genai'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import type { ChatRequest } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
 import { toGeminiContents } from './to-gemini-contents.ts'
 import { toFunctionDeclarations, toToolConfig } from './to-gemini-tools.ts'
-import type { GeminiRequestBody, GeminiSafetySetting } from './wire-types.ts'
+import type {
+  GeminiGenerationConfig,
+  GeminiRequestBody,
+  GeminiSafetySetting,
+  GeminiThinkingConfig,
+  GeminiThinkingLevel,
+} from './wire-types.ts'
 
 /** Fields read below; any other non-null field is dropped and reported. */
 const mappedFields = new Set([
@@ -57,8 +62,45 @@ const thinkingBudgets: Record<string, number> = {
   max: -1,
 }
 
+/**
+ * `reasoning_effort` as a Gemini 3 `thinkingLevel`. Pro models take LOW and HIGH only (and cannot
+ * turn thinking off); Flash models also take MINIMAL and MEDIUM.
+ */
+const thinkingLevels: Record<'pro' | 'other', Record<string, GeminiThinkingLevel>> = {
+  pro: {
+    none: 'LOW',
+    minimal: 'LOW',
+    low: 'LOW',
+    medium: 'HIGH',
+    high: 'HIGH',
+    xhigh: 'HIGH',
+    max: 'HIGH',
+  },
+  other: {
+    none: 'MINIMAL',
+    minimal: 'MINIMAL',
+    low: 'LOW',
+    medium: 'MEDIUM',
+    high: 'HIGH',
+    xhigh: 'HIGH',
+    max: 'HIGH',
+  },
+}
+
+/** How `reasoning_effort` is sent: token budgets (Gemini 2.5) or thinking levels (Gemini 3). */
+export type GeminiReasoningMode = 'budget' | 'level'
+
+/** Gemini 3 and later think in levels; earlier models in budgets. */
+export function reasoningModeFor(upstreamModel: string): GeminiReasoningMode {
+  const major = /(?:^|\/)gemini-(\d+)/.exec(upstreamModel)?.[1]
+  return major !== undefined && Number(major) >= 3 ? 'level' : 'budget'
+}
+
 export interface GeminiRequestOptions {
   safetySettings?: GeminiSafetySetting[] | undefined
+  reasoningMode?: GeminiReasoningMode
+  /** The model the request goes to: picks the thinking levels it takes. */
+  upstreamModel?: string
 }
 
 export function toGeminiRequest(
@@ -90,13 +132,16 @@ export function toGeminiRequest(
     if (request.tool_choice != null) body.toolConfig = toToolConfig(request.tool_choice)
   }
   if (options.safetySettings !== undefined) body.safetySettings = options.safetySettings
-  const generationConfig = toGenerationConfig(request)
+  const generationConfig = toGenerationConfig(request, options)
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig
   return { body, dropped: [...dropped] }
 }
 
-function toGenerationConfig(request: ChatRequest): GenerationConfig {
-  const config: GenerationConfig = {}
+function toGenerationConfig(
+  request: ChatRequest,
+  options: GeminiRequestOptions,
+): GeminiGenerationConfig {
+  const config: GeminiGenerationConfig = {}
   const maxTokens = request.max_completion_tokens ?? request.max_tokens
   if (maxTokens != null) config.maxOutputTokens = maxTokens
   if (request.temperature != null) config.temperature = request.temperature
@@ -115,13 +160,16 @@ function toGenerationConfig(request: ChatRequest): GenerationConfig {
   }
   applyResponseFormat(config, request.response_format)
   if (request.reasoning_effort != null) {
-    config.thinkingConfig = toThinkingConfig(request.reasoning_effort)
+    config.thinkingConfig =
+      options.reasoningMode === 'level'
+        ? toThinkingLevel(request.reasoning_effort, options.upstreamModel ?? '')
+        : toThinkingConfig(request.reasoning_effort)
   }
   return config
 }
 
 function applyResponseFormat(
-  config: GenerationConfig,
+  config: GeminiGenerationConfig,
   format: ChatCompletionCreateParams['response_format'],
 ): void {
   if (format == null || format.type === 'text') return
@@ -132,7 +180,21 @@ function applyResponseFormat(
   }
 }
 
-function toThinkingConfig(effort: string): ThinkingConfig {
+function toThinkingLevel(effort: string, upstreamModel: string): GeminiThinkingConfig {
+  const levels = thinkingLevels[/-pro\b/.test(upstreamModel) ? 'pro' : 'other']
+  const level = levels[effort]
+  if (level === undefined) {
+    throw new GatewayError('invalid_request', `Unsupported reasoning_effort '${effort}'`, {
+      param: 'reasoning_effort',
+    })
+  }
+  // Thoughts are returned (as reasoning_content) only when the client asked for reasoning.
+  return effort === 'none'
+    ? { thinkingLevel: level }
+    : { thinkingLevel: level, includeThoughts: true }
+}
+
+function toThinkingConfig(effort: string): GeminiThinkingConfig {
   const budget = thinkingBudgets[effort]
   if (budget === undefined) {
     throw new GatewayError('invalid_request', `Unsupported reasoning_effort '${effort}'`, {

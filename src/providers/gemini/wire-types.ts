@@ -14,6 +14,8 @@ import type {
   GenerateContentResponsePromptFeedback,
   GenerationConfig,
   SafetySetting,
+  ThinkingConfig,
+  ThinkingLevel,
   Tool,
   ToolConfig,
 } from '@google/genai'
@@ -30,6 +32,15 @@ export type {
 export type GeminiFinishReason = `${FinishReason}`
 export type GeminiBlockReason = `${BlockedReason}`
 export type GeminiFunctionCallingMode = `${FunctionCallingConfigMode}`
+export type GeminiThinkingLevel = `${ThinkingLevel}`
+
+export interface GeminiThinkingConfig extends Omit<ThinkingConfig, 'thinkingLevel'> {
+  thinkingLevel?: GeminiThinkingLevel
+}
+
+export interface GeminiGenerationConfig extends Omit<GenerationConfig, 'thinkingConfig'> {
+  thinkingConfig?: GeminiThinkingConfig
+}
 
 export interface GeminiSafetySetting extends Omit<SafetySetting, 'category' | 'threshold'> {
   category: string
@@ -47,7 +58,7 @@ export interface GeminiRequestBody {
   tools?: Tool[]
   toolConfig?: GeminiToolConfig
   safetySettings?: GeminiSafetySetting[]
-  generationConfig?: GenerationConfig
+  generationConfig?: GeminiGenerationConfig
 }
 
 export interface GeminiCandidate extends Omit<Candidate, 'finishReason'> {
