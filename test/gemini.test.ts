@@ -609,6 +609,122 @@ models:
     assert.equal(finishOf(chunks), 'content_filter')
   })
 
+  test('web search is Google Search grounding; its sources come back as url_citation annotations', async () => {
+    const text = 'Spain won Euro 2024 — beating England 2–1 in Berlin.'
+    const grounding = {
+      webSearchQueries: ['Euro 2024 final result'],
+      searchEntryPoint: { renderedContent: '<div>Google Search suggestions</div>' },
+      groundingChunks: [
+        {
+          web: {
+            uri: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/a',
+            title: 'uefa.com',
+          },
+        },
+        {
+          web: {
+            uri: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/b',
+            title: 'bbc.com',
+          },
+        },
+      ],
+      groundingSupports: [
+        // Gemini's indices are UTF-8 bytes; the dash takes three.
+        {
+          segment: { startIndex: 0, endIndex: 19, text: 'Spain won Euro 2024' },
+          groundingChunkIndices: [0, 1],
+        },
+        {
+          segment: {
+            partIndex: 0,
+            startIndex: 24,
+            endIndex: 57,
+            text: 'beating England 2–1 in Berlin.',
+          },
+          groundingChunkIndices: [1],
+        },
+      ],
+    }
+    const expected = [
+      {
+        type: 'url_citation',
+        url_citation: {
+          url: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/a',
+          title: 'uefa.com',
+          start_index: 0,
+          end_index: 19,
+        },
+      },
+      {
+        type: 'url_citation',
+        url_citation: {
+          url: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/b',
+          title: 'bbc.com',
+          start_index: 0,
+          end_index: 19,
+        },
+      },
+      {
+        type: 'url_citation',
+        url_citation: {
+          url: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/b',
+          title: 'bbc.com',
+          start_index: 22,
+          end_index: 52,
+        },
+      },
+    ]
+    assert.equal(text.slice(22, 52), 'beating England 2–1 in Berlin.')
+    upstream.handle((_request, response) =>
+      sendJson(response, 200, {
+        candidates: [{ ...textCandidate(text, 'STOP'), groundingMetadata: grounding }],
+        usageMetadata,
+      }),
+    )
+    const { data, response } = await gateway.client.chat.completions
+      .create({
+        model: 'gemini-flash',
+        messages: [{ role: 'user', content: 'Who won Euro 2024?' }],
+        web_search_options: { search_context_size: 'medium' },
+      })
+      .withResponse()
+    assert.deepEqual(last().body.tools, [{ googleSearch: {} }])
+    assert.equal(response.headers.get('x-switchyard-dropped-params'), null)
+    assert.equal(data.choices[0]?.message.content, text)
+    assert.deepEqual(data.choices[0]?.message.annotations, expected)
+
+    // Streamed: the citations come with the chunk that carries the metadata, placed in the whole text.
+    upstream.handle((_request, response) =>
+      sendEvents(response, [
+        { data: { candidates: [textCandidate('Spain won Euro 2024 — ')] } },
+        {
+          data: {
+            candidates: [
+              {
+                ...textCandidate('beating England 2–1 in Berlin.', 'STOP'),
+                groundingMetadata: grounding,
+              },
+            ],
+            usageMetadata,
+          },
+        },
+      ]),
+    )
+    const chunks = await collect(
+      await gateway.client.chat.completions.create({
+        model: 'gemini-flash',
+        messages: [{ role: 'user', content: 'Who won Euro 2024?' }],
+        web_search_options: {},
+        stream: true,
+      }),
+    )
+    const streamed = chunks.flatMap(
+      (chunk) =>
+        (chunk.choices[0]?.delta as { annotations?: unknown[] } | undefined)?.annotations ?? [],
+    )
+    assert.deepEqual(streamed, expected)
+  })
+
   test('parameters Gemini lacks are dropped and named in a header', async () => {
     upstream.handle((_request, response) => sendJson(response, 200, answer('ok')))
     const { response } = await gateway.client.chat.completions

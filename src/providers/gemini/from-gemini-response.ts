@@ -2,6 +2,7 @@
 import type { ChatCompletion, FinishReason } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
 import { mapFinishReason } from './map-finish-reason.ts'
+import { groundingAnnotations } from './map-grounding.ts'
 import { mapLogprobs } from './map-logprobs.ts'
 import { mapUsage } from './map-usage.ts'
 import { readCandidate, type ToolCall } from './read-candidate.ts'
@@ -67,6 +68,8 @@ function toChoices(response: GeminiResponse, identity: ResponseIdentity): ChatCo
     }
     if (parts.reasoning !== undefined) message.reasoning_content = parts.reasoning
     if (madeToolCalls) message.tool_calls = parts.toolCalls
+    const annotations = groundingAnnotations(candidate.groundingMetadata, parts.text ?? '')
+    if (annotations.length > 0) message.annotations = annotations
     return {
       index: candidate.index ?? position,
       message,

@@ -11,6 +11,7 @@ import type { SseEvent, StreamTranslator } from '../types.ts'
 import { completionId } from './from-gemini-response.ts'
 import { mapGeminiError } from './map-error.ts'
 import { mapFinishReason } from './map-finish-reason.ts'
+import { groundingAnnotations, type UrlCitation } from './map-grounding.ts'
 import { mapLogprobs } from './map-logprobs.ts'
 import { hasTokenCounts, mapUsage } from './map-usage.ts'
 import { parsePayload } from './parse-payload.ts'
@@ -28,6 +29,8 @@ export interface StreamIdentity {
 
 type Delta = ChatCompletionChunk.Choice['delta'] & {
   reasoning_content?: string
+  /** As on a message: OpenAI's web-search answers carry citations, here in the delta they end. */
+  annotations?: UrlCitation[]
   tool_calls?: (ToolCall & { index: number })[]
 }
 
@@ -35,6 +38,10 @@ interface ChoiceState {
   roleSent: boolean
   toolCalls: number
   finished: boolean
+  /** The text so far, where Google Search citations are placed. */
+  text: string
+  /** Citations already sent (Gemini may repeat its metadata). */
+  cited: Set<string>
 }
 
 export class GeminiStreamTranslator implements StreamTranslator {
@@ -104,6 +111,19 @@ export class GeminiStreamTranslator implements StreamTranslator {
     if (read.toolCalls.length > 0) {
       delta.tool_calls = read.toolCalls.map((call) => ({ index: state.toolCalls++, ...call }))
     }
+    if (read.text !== undefined) state.text += read.text
+    if (candidate.groundingMetadata !== undefined) {
+      const fresh = groundingAnnotations(candidate.groundingMetadata, state.text).filter(
+        (annotation) => {
+          const { url, start_index: start, end_index: end } = annotation.url_citation
+          const key = `${url}\n${start}\n${end}`
+          if (state.cited.has(key)) return false
+          state.cited.add(key)
+          return true
+        },
+      )
+      if (fresh.length > 0) delta.annotations = fresh
+    }
     if (Object.keys(delta).length > 0) {
       const chunk = this.#chunk(index, this.#withRole(state, delta), null)
       const logprobs = mapLogprobs(candidate.logprobsResult)
@@ -130,7 +150,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
   #state(index: number): ChoiceState {
     let state = this.#choices.get(index)
     if (state === undefined) {
-      state = { roleSent: false, toolCalls: 0, finished: false }
+      state = { roleSent: false, toolCalls: 0, finished: false, text: '', cited: new Set() }
       this.#choices.set(index, state)
     }
     return state

@@ -38,6 +38,7 @@ const mappedFields = new Set([
   'logprobs',
   'top_logprobs',
   'modalities',
+  'web_search_options',
 ])
 
 /** Fields whose silent loss would change what the client gets back. */
@@ -131,6 +132,8 @@ export function toGeminiRequest(
     body.tools = [{ functionDeclarations: toFunctionDeclarations(request.tools) }]
     if (request.tool_choice != null) body.toolConfig = toToolConfig(request.tool_choice)
   }
+  // OpenAI's web search is Gemini's Google Search grounding; its options have no counterpart.
+  if (request.web_search_options != null) body.tools = [...(body.tools ?? []), { googleSearch: {} }]
   if (options.safetySettings !== undefined) body.safetySettings = options.safetySettings
   const generationConfig = toGenerationConfig(request, options)
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig
