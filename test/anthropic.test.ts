@@ -429,6 +429,75 @@ models:
     })
   })
 
+  test('prompt caching: cache_control on parts and tools becomes Anthropic cache breakpoints', async () => {
+    upstream.handle((_request, response) =>
+      sendJson(
+        response,
+        200,
+        message([{ type: 'text', text: 'Cached.' }], 'end_turn', {
+          input_tokens: 12,
+          output_tokens: 3,
+          cache_read_input_tokens: 2048,
+          cache_creation_input_tokens: 0,
+        } as never),
+      ),
+    )
+    const manual = 'A long manual. '.repeat(200)
+    const completion = await gateway.client.chat.completions.create({
+      model: 'claude-sonnet',
+      messages: [
+        {
+          role: 'system',
+          content: [{ type: 'text', text: manual, cache_control: { type: 'ephemeral' } } as never],
+        },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'text',
+              text: 'Earlier context',
+              cache_control: { type: 'ephemeral', ttl: '1h' },
+            } as never,
+            { type: 'text', text: 'The question' },
+          ],
+        },
+      ],
+      tools: [{ ...tools[0]!, cache_control: { type: 'ephemeral' } } as never],
+    })
+    const body = lastSent().body as {
+      system: unknown
+      messages: { content: unknown }[]
+      tools: Record<string, unknown>[]
+    }
+    assert.deepEqual(body.system, [
+      { type: 'text', text: manual, cache_control: { type: 'ephemeral' } },
+    ])
+    assert.deepEqual(body.messages[0]!.content, [
+      { type: 'text', text: 'Earlier context', cache_control: { type: 'ephemeral', ttl: '1h' } },
+      { type: 'text', text: 'The question' },
+    ])
+    assert.deepEqual(body.tools[0]!.cache_control, { type: 'ephemeral' })
+    assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 2048)
+
+    const refused = await gateway.client.chat.completions
+      .create({
+        model: 'claude-sonnet',
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'text', text: 'x', cache_control: { type: 'forever' } } as never],
+          },
+        ],
+      })
+      .catch((error: unknown) => error)
+    assert.ok(refused instanceof OpenAI.APIError)
+    assert.equal(refused.status, 400)
+    assert.equal(
+      (refused.error as { param?: string }).param,
+      'messages[0].content[0].cache_control',
+    )
+  })
+
   test('thinking blocks round-trip: a tool loop with thinking on sends the signed blocks back', async () => {
     const thinking = [
       { type: 'thinking', thinking: 'The user wants Paris weather.', signature: 'sig-EqQBCgIYAh' },

@@ -11,6 +11,7 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions'
 import { GatewayError } from '../../core/errors.ts'
+import { readCacheControl } from './cache-control.ts'
 import { convertImage, readDataUrl } from './convert-image.ts'
 import type { AnthropicTurn, ContentBlockParam, MessageParam, TextBlockParam } from './types.ts'
 
@@ -27,7 +28,7 @@ export function convertMessages(input: readonly ChatCompletionMessageParam[]): C
     switch (message.role) {
       case 'system':
       case 'developer':
-        for (const text of textsOf(message.content, param)) system.push({ type: 'text', text })
+        system.push(...textBlocks(message.content, param))
         return
       case 'user':
         appendTurn(turns, 'user', userBlocks(message.content, param))
@@ -36,12 +37,13 @@ export function convertMessages(input: readonly ChatCompletionMessageParam[]): C
         appendTurn(turns, 'assistant', assistantBlocks(message, param))
         return
       case 'tool': {
-        const texts = textsOf(message.content, param)
+        const blocks = textBlocks(message.content, param)
+        const only = blocks.length === 1 ? blocks[0]! : undefined
         appendTurn(turns, 'user', [
           {
             type: 'tool_result',
             tool_use_id: message.tool_call_id,
-            content: texts.length === 1 ? texts[0]! : texts.map((text) => ({ type: 'text', text })),
+            content: only !== undefined && only.cache_control === undefined ? only.text : blocks,
           },
         ])
         return
@@ -54,8 +56,14 @@ export function convertMessages(input: readonly ChatCompletionMessageParam[]): C
         )
     }
   })
+  const onlySystem = system.length === 1 ? system[0]! : undefined
   return {
-    system: system.length === 0 ? undefined : system.length === 1 ? system[0]!.text : system,
+    system:
+      system.length === 0
+        ? undefined
+        : onlySystem !== undefined && onlySystem.cache_control === undefined
+          ? onlySystem.text
+          : system,
     messages: turns.map((turn) => ({ role: turn.role, content: orderToolResultsFirst(turn) })),
   }
 }
@@ -82,15 +90,18 @@ function orderToolResultsFirst(turn: AnthropicTurn): ContentBlockParam[] {
   return [...results, ...others]
 }
 
-function textsOf(
+/** Text content as text blocks, each part's cache breakpoint kept. */
+function textBlocks(
   content: string | readonly ChatCompletionContentPartText[] | null | undefined,
   param: string,
-): string[] {
+): TextBlockParam[] {
   if (content === null || content === undefined) return []
-  if (typeof content === 'string') return content.length === 0 ? [] : [content]
+  if (typeof content === 'string')
+    return content.length === 0 ? [] : [{ type: 'text', text: content }]
   return content.map((part, index) => {
-    if (part.type !== 'text') throw unsupportedPart(part.type, `${param}.content[${index}]`)
-    return part.text
+    const partParam = `${param}.content[${index}]`
+    if (part.type !== 'text') throw unsupportedPart(part.type, partParam)
+    return { type: 'text', text: part.text, ...readCacheControl(part, partParam) }
   })
 }
 
@@ -102,11 +113,12 @@ function userBlocks(
     return content.length === 0 ? [] : [{ type: 'text', text: content }]
   return content.map((part, index): ContentBlockParam => {
     const partParam = `${param}.content[${index}]`
+    const cache = readCacheControl(part, partParam)
     switch (part.type) {
       case 'text':
-        return { type: 'text', text: part.text }
+        return { type: 'text', text: part.text, ...cache }
       case 'image_url':
-        return convertImage(part.image_url.url, `${partParam}.image_url.url`)
+        return { ...convertImage(part.image_url.url, `${partParam}.image_url.url`), ...cache }
       case 'file': {
         const file =
           part.file.file_data === undefined ? undefined : readDataUrl(part.file.file_data)
@@ -120,6 +132,7 @@ function userBlocks(
         return {
           type: 'document',
           source: { type: 'base64', media_type: 'application/pdf', data: file.data },
+          ...cache,
         }
       }
       default:
@@ -144,7 +157,9 @@ function assistantBlocks(
           part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined
         if (text === undefined)
           throw unsupportedPart((part as { type: string }).type, `${param}.content[${index}]`)
-        if (text.length > 0) blocks.push({ type: 'text', text })
+        const partParam = `${param}.content[${index}]`
+        if (text.length > 0)
+          blocks.push({ type: 'text', text, ...readCacheControl(part, partParam) })
       },
     )
   }

@@ -4,6 +4,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions'
 import { GatewayError } from '../../core/errors.ts'
+import { readCacheControl } from './cache-control.ts'
 import { jsonResponseToolName } from './json-response-tool.ts'
 import type { Tool, ToolChoice } from './types.ts'
 
@@ -60,6 +61,9 @@ function convertTool(tool: ChatCompletionTool, index: number): Tool {
   }
   if (description !== undefined) converted.description = description
   if (typeof strict === 'boolean') converted.strict = strict
+  // A breakpoint on the last tool caches every tool definition.
+  const cache = readCacheControl(tool, `tools[${index}]`)
+  if (cache !== undefined) converted.cache_control = cache.cache_control
   return converted
 }
 

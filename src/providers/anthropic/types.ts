@@ -12,6 +12,7 @@ import type {
 import type { ChatCompletion, ChatCompletionChunk } from '../../core/chat.ts'
 
 export type {
+  CacheControlEphemeral,
   ContentBlock,
   ContentBlockParam,
   Message,
