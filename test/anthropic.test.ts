@@ -479,6 +479,22 @@ models:
     assert.deepEqual(body.tools[0]!.cache_control, { type: 'ephemeral' })
     assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 2048)
 
+    // On the message itself (as some clients put it), the breakpoint marks its last block.
+    await gateway.client.chat.completions.create({
+      model: 'claude-sonnet',
+      messages: [
+        { role: 'system', content: manual, cache_control: { type: 'ephemeral' } } as never,
+        { role: 'user', content: 'The question', cache_control: { type: 'ephemeral' } } as never,
+      ],
+    })
+    const marked = lastSent().body as { system: unknown; messages: { content: unknown }[] }
+    assert.deepEqual(marked.system, [
+      { type: 'text', text: manual, cache_control: { type: 'ephemeral' } },
+    ])
+    assert.deepEqual(marked.messages[0]!.content, [
+      { type: 'text', text: 'The question', cache_control: { type: 'ephemeral' } },
+    ])
+
     const refused = await gateway.client.chat.completions
       .create({
         model: 'claude-sonnet',

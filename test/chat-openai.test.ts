@@ -18,6 +18,7 @@ describe('chat completions through an OpenAI-compatible upstream', () => {
     gateway = await startTestGateway(`
 providers:
   vllm: { kind: openai, base_url: "${upstream.url}/v1", api_key: sk-upstream-secret-123456 }
+  claude-gateway: { kind: openai, base_url: "${upstream.url}/v1", anthropic_fields: forward }
   demo: { kind: mock }
 models:
   - { id: albert-small, type: text-generation, aliases: [small], max_context_length: 32768, costs: { prompt_tokens: 0.15, completion_tokens: 0.6 }, route: { provider: vllm, model: meta-llama/Llama-3.1-8B-Instruct } }
@@ -107,7 +108,7 @@ models:
     assert.equal(sent.tool_choice, 'auto')
   })
 
-  test("Claude's thinking_blocks on an assistant message stay out of an OpenAI-compatible upstream", async () => {
+  test('Anthropic-only fields (cache_control, thinking_blocks) are dropped and named, unless forwarded', async () => {
     upstream.handle((_request, response) =>
       sendJson(response, 200, completion('llama-3.1-8b-upstream-name', 'Done')),
     )
@@ -117,17 +118,54 @@ models:
       reasoning_content: 'thought',
       thinking_blocks: [{ type: 'thinking', thinking: 'thought', signature: 'sig' }],
     }
-    await gateway.client.chat.completions.create({
-      model: 'small',
-      messages: [{ role: 'user', content: 'Hi' }, assistant, { role: 'user', content: 'And?' }],
-    })
-    const sent = upstream.requests.at(-1)!.body as { messages: Record<string, unknown>[] }
-    assert.deepEqual(sent.messages[1], {
-      role: 'assistant',
-      content: 'Checking.',
-      reasoning_content: 'thought',
-    })
-    assert.deepEqual(sent.messages[2], { role: 'user', content: 'And?' })
+    const request = {
+      messages: [
+        { role: 'system' as const, content: 'Be brief.', cache_control: { type: 'ephemeral' } },
+        {
+          role: 'user' as const,
+          content: [{ type: 'text' as const, text: 'Hi', cache_control: { type: 'ephemeral' } }],
+        },
+        assistant,
+        { role: 'user' as const, content: 'And?' },
+      ],
+      tools: [
+        {
+          type: 'function' as const,
+          function: { name: 'f', parameters: { type: 'object' } },
+          cache_control: { type: 'ephemeral' },
+        },
+      ],
+    }
+    const { response } = await gateway.client.chat.completions
+      .create({ model: 'small', ...request } as never)
+      .withResponse()
+    assert.equal(
+      response.headers.get('x-switchyard-dropped-params'),
+      'cache_control,thinking_blocks',
+    )
+    const sent = upstream.requests.at(-1)!.body as {
+      messages: Record<string, unknown>[]
+      tools: Record<string, unknown>[]
+    }
+    assert.deepEqual(sent.messages, [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: [{ type: 'text', text: 'Hi' }] },
+      { role: 'assistant', content: 'Checking.', reasoning_content: 'thought' },
+      { role: 'user', content: 'And?' },
+    ])
+    assert.deepEqual(sent.tools, [
+      { type: 'function', function: { name: 'f', parameters: { type: 'object' } } },
+    ])
+
+    const forwarded = await gateway.client.chat.completions
+      .create({ model: 'small', ...request } as never, {
+        headers: { 'x-switchyard-config': '{"provider": "claude-gateway"}' },
+      })
+      .withResponse()
+    assert.equal(forwarded.response.headers.get('x-switchyard-dropped-params'), null)
+    const passed = upstream.requests.at(-1)!.body as typeof sent
+    assert.deepEqual(passed.messages, JSON.parse(JSON.stringify(request.messages)))
+    assert.deepEqual(passed.tools, request.tools)
   })
 
   test('streamed: chunks arrive in order with the asked model, and usage is stripped when not asked for', async () => {

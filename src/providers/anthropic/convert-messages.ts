@@ -28,24 +28,41 @@ export function convertMessages(input: readonly ChatCompletionMessageParam[]): C
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...textBlocks(message.content, param))
+        system.push(...withMessageBreakpoint(textBlocks(message.content, param), message, param))
         return
       case 'user':
-        appendTurn(turns, 'user', userBlocks(message.content, param))
+        appendTurn(
+          turns,
+          'user',
+          withMessageBreakpoint(userBlocks(message.content, param), message, param),
+        )
         return
       case 'assistant':
-        appendTurn(turns, 'assistant', assistantBlocks(message, param))
+        appendTurn(
+          turns,
+          'assistant',
+          withMessageBreakpoint(assistantBlocks(message, param), message, param),
+        )
         return
       case 'tool': {
         const blocks = textBlocks(message.content, param)
         const only = blocks.length === 1 ? blocks[0]! : undefined
-        appendTurn(turns, 'user', [
-          {
-            type: 'tool_result',
-            tool_use_id: message.tool_call_id,
-            content: only !== undefined && only.cache_control === undefined ? only.text : blocks,
-          },
-        ])
+        appendTurn(
+          turns,
+          'user',
+          withMessageBreakpoint(
+            [
+              {
+                type: 'tool_result',
+                tool_use_id: message.tool_call_id,
+                content:
+                  only !== undefined && only.cache_control === undefined ? only.text : blocks,
+              },
+            ],
+            message,
+            param,
+          ),
+        )
         return
       }
       default:
@@ -88,6 +105,22 @@ function orderToolResultsFirst(turn: AnthropicTurn): ContentBlockParam[] {
   const results = turn.content.filter((block) => block.type === 'tool_result')
   const others = turn.content.filter((block) => block.type !== 'tool_result')
   return [...results, ...others]
+}
+
+/**
+ * A `cache_control` on the message itself (as some clients put it) marks the message's last
+ * block; thinking blocks cannot carry one, so a message that ends in thinking gets none.
+ */
+function withMessageBreakpoint<Block extends ContentBlockParam>(
+  blocks: Block[],
+  message: object,
+  param: string,
+): Block[] {
+  const cache = readCacheControl(message, param)
+  const last = blocks.at(-1)
+  if (cache === undefined || last === undefined) return blocks
+  if (last.type === 'thinking' || last.type === 'redacted_thinking') return blocks
+  return [...blocks.slice(0, -1), { ...last, ...cache }]
 }
 
 /** Text content as text blocks, each part's cache breakpoint kept. */

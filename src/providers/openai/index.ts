@@ -15,6 +15,7 @@ import type {
   TargetContext,
 } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
+import { dropAnthropicFields } from './anthropic-fields.ts'
 import { findUsage } from './find-usage.ts'
 import { rewriteModel } from './rewrite-model.ts'
 
@@ -23,6 +24,11 @@ const configSchema = z.strictObject({
   ...httpProviderFields,
   /** Ask the upstream for a usage chunk on every stream (stripped when the client did not ask). */
   stream_usage: z.boolean().default(true),
+  /**
+   * `cache_control` and `thinking_blocks` are read by Anthropic only: `drop` keeps them from
+   * servers that refuse unknown fields; `forward` passes them to a gateway in front of Claude.
+   */
+  anthropic_fields: z.enum(['drop', 'forward']).default('drop'),
 })
 export type OpenAIProviderConfig = z.infer<typeof configSchema>
 
@@ -37,6 +43,8 @@ export interface OpenAICompatibleOptions {
   sendModel?: boolean
   secrets: readonly string[]
   label: string
+  /** Send Anthropic-only fields on (an OpenAI-compatible gateway in front of Claude reads them). */
+  forwardAnthropicFields?: boolean
 }
 
 /** The OpenAI-compatible adapter, reused by every provider that speaks the same wire format. */
@@ -52,10 +60,8 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 
   return {
     buildRequest(request: ChatRequest, target: TargetContext) {
-      const body: Record<string, unknown> = { ...request }
-      if (request.messages.some(hasThinkingBlocks)) {
-        body.messages = request.messages.map(withoutThinkingBlocks)
-      }
+      const cleaned = options.forwardAnthropicFields ? undefined : dropAnthropicFields(request)
+      const body: Record<string, unknown> = cleaned?.body ?? { ...request }
       if (sendModel) body.model = target.upstreamModel
       else delete body.model
       if (target.stream && options.streamUsage) {
@@ -69,7 +75,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
           headers,
           body: JSON.stringify(body),
         },
-        dropped: [],
+        dropped: cleaned?.dropped ?? [],
       }
     },
 
@@ -192,25 +198,10 @@ export const openaiProvider: ProviderDefinition<OpenAIProviderConfig> = {
       authHeaders: config.api_key ? { authorization: `Bearer ${config.api_key}` } : {},
       extraHeaders: config.headers,
       streamUsage: config.stream_usage,
+      forwardAnthropicFields: config.anthropic_fields === 'forward',
       secrets: config.api_key ? [config.api_key] : [],
       label: new URL(config.base_url).host,
     })
   },
   createTransport: createTransportFor,
-}
-
-/**
- * `thinking_blocks` is the gateway's own field for Claude's signed thinking (see the Anthropic
- * adapter), sent back on assistant messages. Only Anthropic reads it; an OpenAI-compatible
- * server may refuse a message with a field it does not know, so it goes no further, as when a
- * route falls back from Claude to another provider mid-conversation.
- */
-function hasThinkingBlocks(message: object): boolean {
-  return 'thinking_blocks' in message
-}
-
-function withoutThinkingBlocks<T extends object>(message: T): T {
-  if (!hasThinkingBlocks(message)) return message
-  const { thinking_blocks: _dropped, ...rest } = message as T & { thinking_blocks?: unknown }
-  return rest as T
 }

@@ -1,0 +1,47 @@
+/**
+ * Fields that only Anthropic reads, which OpenAI-shaped clients send for Claude: `cache_control`
+ * (prompt-cache breakpoints, on a message, a content part or a tool) and `thinking_blocks` (signed
+ * thinking sent back on assistant messages). Strict OpenAI-compatible servers refuse a request
+ * that carries a field they do not know (Azure, Mistral, hosted vLLM with validation), and a route
+ * may fall back from Claude to them mid-conversation, so they are dropped on the way there.
+ * A request that carries none of them is returned as it is, without a copy.
+ */
+import type { ChatRequest } from '../../core/chat.ts'
+
+type Loose = Record<string, unknown>
+
+export function dropAnthropicFields(
+  request: ChatRequest,
+): { body: Loose; dropped: string[] } | undefined {
+  // Every request passes here: the scan allocates nothing.
+  let thinking = false
+  let cache = false
+  const messages: readonly object[] = request.messages
+  for (const message of messages) {
+    if ('thinking_blocks' in message) thinking = true
+    if ('cache_control' in message) cache = true
+    const { content } = message as Loose
+    if (Array.isArray(content)) {
+      for (const part of content as object[]) if ('cache_control' in part) cache = true
+    }
+  }
+  const tools: readonly object[] | undefined = request.tools
+  if (tools !== undefined) for (const tool of tools) if ('cache_control' in tool) cache = true
+  if (!thinking && !cache) return undefined
+  const body: Loose = { ...request, messages: messages.map(cleanMessage) }
+  if (tools !== undefined) body.tools = tools.map(withoutCacheControl)
+  const dropped = [...(cache ? ['cache_control'] : []), ...(thinking ? ['thinking_blocks'] : [])]
+  return { body, dropped }
+}
+
+function cleanMessage(message: object): Loose {
+  const { thinking_blocks: _thinking, cache_control: _cache, ...rest } = message as Loose
+  if (Array.isArray(rest.content)) rest.content = rest.content.map(withoutCacheControl)
+  return rest
+}
+
+function withoutCacheControl(part: object): object {
+  if (!('cache_control' in part)) return part
+  const { cache_control: _cache, ...rest } = part as Loose
+  return rest
+}
