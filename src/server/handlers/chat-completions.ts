@@ -117,17 +117,21 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     headers['x-switchyard-attempts'] = String(result.attempts)
     if (result.path !== '') headers['x-switchyard-route-path'] = result.path
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
-    const keep = (completionJson: string) => {
-      if (cachedAs === undefined || completionJson.length > cacheSettings.max_entry_bytes) return
-      const text = entryText(result.provider, result.upstreamModel, completionJson)
-      gateway.responseCache().set(cachedAs, text, route.cache!.maxAgeMs)
-    }
+    // Only a route that caches pays for the closure.
+    const keep =
+      cachedAs === undefined
+        ? undefined
+        : (completionJson: string) => {
+            if (completionJson.length > cacheSettings.max_entry_bytes) return
+            const text = entryText(result.provider, result.upstreamModel, completionJson)
+            gateway.responseCache().set(cachedAs, text, route.cache!.maxAgeMs)
+          }
 
     if (result.type === 'completion') {
       const { usage } = result
       recordUsage(record, usage, model?.costs)
       sendJson(context, 200, result.json)
-      keep(result.json)
+      keep?.(result.json)
       // Estimated after the answer went out: the client never waits for the tokenizer.
       if (!usage) {
         const estimate = await estimateUsage(request, completionText(result.completion()))
@@ -140,7 +144,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     const parts = assembler === undefined ? result.parts : copyInto(result.parts, assembler)
     const outcome = await writeEventStream(response, parts, headers)
     const assembled = outcome.error || outcome.disconnected ? undefined : assembler?.completion()
-    if (assembled !== undefined) keep(JSON.stringify(assembled))
+    if (assembled !== undefined) keep?.(JSON.stringify(assembled))
     if (outcome.usage === undefined && outcome.chunkCount > 0) {
       recordUsage(record, await estimateStreamUsage(request, outcome), model?.costs, true)
     } else recordUsage(record, outcome.usage, model?.costs)
