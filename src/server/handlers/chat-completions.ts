@@ -5,6 +5,7 @@
  */
 import { cacheKey } from '../../cache/cache-key.ts'
 import {
+  type CacheEntry,
   CompletionAssembler,
   copyInto,
   entryText,
@@ -73,27 +74,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       const hit = refresh ? undefined : await gateway.responseCache().get(cachedAs)
       const entry = hit === undefined ? undefined : readEntry(hit)
       headers['x-switchyard-cache'] = entry !== undefined ? 'hit' : refresh ? 'refresh' : 'miss'
-      if (entry !== undefined) {
-        record.cacheHit = true
-        record.provider = context.log.provider = entry.provider
-        record.upstreamModel = context.log.upstream_model = entry.upstream_model
-        record.attempts = context.log.attempts = 0
-        context.log.cache = 'hit'
-        headers['x-switchyard-provider'] = entry.provider
-        headers['x-switchyard-model'] = entry.upstream_model
-        headers['x-switchyard-attempts'] = '0'
-        if (!record.stream) {
-          sendJson(context, 200, JSON.stringify(entry.completion))
-          return
-        }
-        const includeUsage = request.stream_options?.include_usage === true
-        await writeEventStream(
-          context.response,
-          replayParts(entry.completion, includeUsage),
-          headers,
-        )
-        return
-      }
+      if (entry !== undefined) return answerFromCache(context, record, request, entry)
     }
 
     // A client that goes away cancels everything still in flight for it.
@@ -158,6 +139,30 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     }
     if (outcome.disconnected) record.errorCode = context.log.error_code = 'client_disconnected'
   }
+}
+
+/** A cache hit: no upstream call, no tokens, no cost; a streamed request gets the replay. */
+async function answerFromCache(
+  context: RequestContext,
+  record: RequestRecord,
+  request: ChatRequest,
+  entry: CacheEntry,
+): Promise<void> {
+  const { headers } = context
+  record.cacheHit = true
+  record.provider = context.log.provider = entry.provider
+  record.upstreamModel = context.log.upstream_model = entry.upstream_model
+  record.attempts = context.log.attempts = 0
+  context.log.cache = 'hit'
+  headers['x-switchyard-provider'] = entry.provider
+  headers['x-switchyard-model'] = entry.upstream_model
+  headers['x-switchyard-attempts'] = '0'
+  if (!record.stream) {
+    sendJson(context, 200, JSON.stringify(entry.completion))
+    return
+  }
+  const includeUsage = request.stream_options?.include_usage === true
+  await writeEventStream(context.response, replayParts(entry.completion, includeUsage), headers)
 }
 
 function recordUsage(
