@@ -405,7 +405,7 @@ models:
     assert.equal((lastSent().body as Record<string, unknown>).stream_options, undefined)
   })
 
-  test('streamed thinking arrives as reasoning_content deltas', async () => {
+  test('streamed thinking arrives as reasoning_content deltas, then once as the whole signed block', async () => {
     upstream.handle((_request, response) => sendFixtureStream(response, 'thinking.stream.txt'))
     const chunks = await collect(
       await gateway.client.chat.completions.create({
@@ -423,6 +423,18 @@ models:
       )
       .join('')
     assert.equal(reasoning, 'I need to find the GCD of 1071 and 462. 1071 = 2 × 462 + 147')
+    const blocks = chunks.flatMap(
+      (chunk) =>
+        (chunk.choices[0]?.delta as { thinking_blocks?: unknown[] } | undefined)?.thinking_blocks ??
+        [],
+    )
+    assert.deepEqual(blocks, [
+      {
+        type: 'thinking',
+        thinking: 'I need to find the GCD of 1071 and 462. 1071 = 2 × 462 + 147',
+        signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds',
+      },
+    ])
     assert.deepEqual((lastSent().body as Record<string, unknown>).thinking, {
       type: 'enabled',
       budget_tokens: 8192,
@@ -581,30 +593,6 @@ models:
     assert.ok(broken instanceof OpenAI.APIError)
     assert.equal(broken.status, 400)
     assert.equal((broken.error as { param?: string }).param, 'messages[1].thinking_blocks[0]')
-  })
-
-  test('streamed thinking ends with the whole signed block, once', async () => {
-    upstream.handle((_request, response) => sendFixtureStream(response, 'thinking.stream.txt'))
-    const chunks = await collect(
-      await gateway.client.chat.completions.create({
-        model: 'claude-sonnet',
-        messages: [{ role: 'user', content: 'GCD of 1071 and 462?' }],
-        reasoning_effort: 'medium',
-        stream: true,
-      }),
-    )
-    const blocks = chunks.flatMap(
-      (chunk) =>
-        (chunk.choices[0]?.delta as { thinking_blocks?: unknown[] } | undefined)?.thinking_blocks ??
-        [],
-    )
-    assert.deepEqual(blocks, [
-      {
-        type: 'thinking',
-        thinking: 'I need to find the GCD of 1071 and 462. 1071 = 2 × 462 + 147',
-        signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds',
-      },
-    ])
   })
 
   test('a mid-stream overloaded error reaches the client as an error', async () => {

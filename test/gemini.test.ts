@@ -645,34 +645,15 @@ models:
         },
       ],
     }
+    const redirect = 'https://vertexaisearch.cloud.google.com/grounding-api-redirect'
+    const citation = (source: string, title: string, start: number, end: number) => ({
+      type: 'url_citation',
+      url_citation: { url: `${redirect}/${source}`, title, start_index: start, end_index: end },
+    })
     const expected = [
-      {
-        type: 'url_citation',
-        url_citation: {
-          url: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/a',
-          title: 'uefa.com',
-          start_index: 0,
-          end_index: 19,
-        },
-      },
-      {
-        type: 'url_citation',
-        url_citation: {
-          url: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/b',
-          title: 'bbc.com',
-          start_index: 0,
-          end_index: 19,
-        },
-      },
-      {
-        type: 'url_citation',
-        url_citation: {
-          url: 'https://vertexaisearch.cloud.google.com/grounding-api-redirect/b',
-          title: 'bbc.com',
-          start_index: 22,
-          end_index: 52,
-        },
-      },
+      citation('a', 'uefa.com', 0, 19),
+      citation('b', 'bbc.com', 0, 19),
+      citation('b', 'bbc.com', 22, 52),
     ]
     assert.equal(text.slice(22, 52), 'beating England 2–1 in Berlin.')
     upstream.handle((_request, response) =>
