@@ -45,7 +45,7 @@ export async function callTarget(
     provider.imageInliner !== undefined && hasRemoteImageUrls(request)
       ? await provider.imageInliner.inline(request, signal)
       : request
-  const built = provider.adapter.buildRequest(prepared, target)
+  const built = translate(provider, prepared, target)
   const response = await provider.transport.send(built.request, signal)
   if (response.status < 200 || response.status >= 300) {
     const body = await response.text().catch(() => '')
@@ -77,6 +77,27 @@ export async function callTarget(
   }
   const translator = provider.adapter.createStreamTranslator(target)
   return { type: 'stream', parts: readStream(response.body, translator), dropped: built.dropped }
+}
+
+/**
+ * The adapter's translation. Validation at the edge checks what the gateway reads, not every
+ * nested shape an adapter walks (a tool call that is `null`, an image part whose `image_url` is a
+ * list), so an adapter can meet a shape it cannot read. That is the client's request, not the
+ * upstream's fault: a 400 that names the provider, never a 502 that would count against the
+ * target's circuit breaker.
+ */
+function translate(provider: Provider, request: ChatRequest, target: TargetContext) {
+  try {
+    return provider.adapter.buildRequest(request, target)
+  } catch (error) {
+    if (error instanceof GatewayError) throw error
+    const detail = error instanceof Error ? `: ${error.message}` : ''
+    throw new GatewayError(
+      'invalid_request',
+      `The request has a field of a shape provider '${provider.name}' cannot read${detail}`,
+      { cause: error },
+    )
+  }
 }
 
 async function* readStream(
