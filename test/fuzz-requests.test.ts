@@ -26,6 +26,18 @@ function random(seed: number): () => number {
   }
 }
 
+/** Anthropic's answer to every request that reaches the fake Claude. */
+const claudeMessage = {
+  id: 'msg_1',
+  type: 'message',
+  role: 'assistant',
+  model: 'claude',
+  content: [{ type: 'text', text: 'ok' }],
+  stop_reason: 'end_turn',
+  stop_sequence: null,
+  usage: { input_tokens: 3, output_tokens: 1 },
+}
+
 const oddValues: unknown[] = [
   null,
   0,
@@ -109,16 +121,6 @@ describe('hostile request bodies', () => {
 
   before(async () => {
     // Each provider's answer, unstreamed and streamed, in its own wire format.
-    const claudeMessage = {
-      id: 'msg_1',
-      type: 'message',
-      role: 'assistant',
-      model: 'claude',
-      content: [{ type: 'text', text: 'ok' }],
-      stop_reason: 'end_turn',
-      stop_sequence: null,
-      usage: { input_tokens: 3, output_tokens: 1 },
-    }
     const geminiAnswer = {
       candidates: [
         { content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP', index: 0 },
@@ -233,16 +235,7 @@ models:
 
 test("a body an adapter cannot read is the client's 400, and never opens the target's breaker", async () => {
   const upstream = await startFakeUpstream((_request, response) =>
-    sendJson(response, 200, {
-      id: 'msg_1',
-      type: 'message',
-      role: 'assistant',
-      model: 'claude',
-      content: [{ type: 'text', text: 'ok' }],
-      stop_reason: 'end_turn',
-      stop_sequence: null,
-      usage: { input_tokens: 3, output_tokens: 1 },
-    }),
+    sendJson(response, 200, claudeMessage),
   )
   const gateway = await startTestGateway(`
 routing: { circuit_breaker: { failure_threshold: 2 } }
