@@ -265,3 +265,105 @@ models: [ { id: claude, type: text-generation, route: { provider: claude } } ]
     await upstream.close()
   }
 })
+
+describe('hostile upstream answers', () => {
+  // A valid answer per wire format, then mutated: a broken upstream must come out as an
+  // OpenAI-shaped error (or a usable answer), never an internal error, a crash or a hang.
+  const openaiAnswer = completion('m', 'ok')
+  const geminiAnswer = {
+    candidates: [
+      { content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP', index: 0 },
+    ],
+    usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 1, totalTokenCount: 4 },
+  }
+  let upstream: FakeUpstream
+  let gateway: TestGateway
+  let next = random(7)
+  let answerFor: (path: string, streamed: boolean) => { events?: unknown[]; json?: unknown }
+
+  before(async () => {
+    upstream = await startFakeUpstream((request, response) => {
+      const body = request.body as { stream?: unknown } | null
+      const streamed =
+        request.path.includes('streamGenerateContent') ||
+        (body !== null && typeof body === 'object' && body.stream === true)
+      const answer = answerFor(request.path, streamed)
+      if (answer.events !== undefined) {
+        return sendEvents(
+          response,
+          answer.events.map((data) => ({ data })),
+        )
+      }
+      sendJson(response, 200, answer.json)
+    })
+    gateway = await startTestGateway(`
+routing: { circuit_breaker: { failure_threshold: 100000 } }
+providers:
+  compatible: { kind: openai, base_url: "${upstream.url}/v1" }
+  claude: { kind: anthropic, base_url: "${upstream.url}", api_key: sk-ant-test }
+  gemini: { kind: gemini, base_url: "${upstream.url}/v1beta", api_key: g-test }
+models:
+  - { id: compatible, type: text-generation, route: { provider: compatible } }
+  - { id: claude, type: text-generation, route: { provider: claude, model: claude-sonnet-4-5 } }
+  - { id: gemini, type: text-generation, route: { provider: gemini, model: gemini-2.5-flash } }
+`)
+  })
+  after(async () => {
+    await gateway.stop(0)
+    await upstream.close()
+  })
+
+  test('never an internal error: broken answers become upstream errors', async () => {
+    next = random(20261126)
+    const mutated = <T>(value: T): T => {
+      const copy = structuredClone(value) as Record<string, unknown>
+      mutate(copy, next)
+      return copy as T
+    }
+    answerFor = (path, streamed) => {
+      if (path.includes('/messages')) {
+        if (!streamed) return { json: mutated(claudeMessage) }
+        return {
+          events: [
+            { type: 'message_start', message: { ...claudeMessage, content: [] } },
+            { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+            { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ok' } },
+            { type: 'content_block_stop', index: 0 },
+            {
+              type: 'message_delta',
+              delta: { stop_reason: 'end_turn' },
+              usage: { output_tokens: 1 },
+            },
+            { type: 'message_stop' },
+          ].map((event) => (next() < 0.3 ? mutated(event) : event)),
+        }
+      }
+      if (/:(stream)?[gG]enerateContent/.test(path)) {
+        return streamed ? { events: [mutated(geminiAnswer)] } : { json: mutated(geminiAnswer) }
+      }
+      if (!streamed) return { json: mutated(openaiAnswer) }
+      return {
+        events: streamEvents('m', ['o', 'k'], true).map((event) =>
+          next() < 0.3 && typeof event.data === 'object' ? mutated(event.data) : event.data,
+        ),
+      }
+    }
+    const failures: string[] = []
+    for (let round = 0; round < 80; round++) {
+      for (const model of ['compatible', 'claude', 'gemini']) {
+        const stream = next() < 0.5
+        const response = await fetch(`${gateway.baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${testKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], stream }),
+          signal: AbortSignal.timeout(5000),
+        })
+        const text = await response.text()
+        if (response.status === 500 || text.includes('"internal_error"')) {
+          failures.push(`${model} stream=${stream} ${response.status} ${text.slice(0, 400)}`)
+        }
+      }
+    }
+    assert.deepEqual(failures, [])
+  })
+})
