@@ -706,6 +706,33 @@ models:
     assert.deepEqual(streamed, expected)
   })
 
+  test("Claude's cache_control and thinking_blocks are left out and named", async () => {
+    upstream.handle((_request, response) => sendJson(response, 200, answer('ok')))
+    const { response } = await gateway.client.chat.completions
+      .create({
+        model: 'gemini-flash',
+        messages: [
+          { role: 'system', content: 'Be brief.', cache_control: { type: 'ephemeral' } },
+          {
+            role: 'user',
+            content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }],
+          },
+          {
+            role: 'assistant',
+            content: 'Hello',
+            thinking_blocks: [{ type: 'thinking', thinking: 't', signature: 's' }],
+          },
+          { role: 'user', content: 'Again' },
+        ],
+      } as never)
+      .withResponse()
+    assert.equal(
+      response.headers.get('x-switchyard-dropped-params'),
+      'cache_control,thinking_blocks',
+    )
+    assert.doesNotMatch(JSON.stringify(last().body), /cache_control|thinking_blocks|signature/)
+  })
+
   test('parameters Gemini lacks are dropped and named in a header', async () => {
     upstream.handle((_request, response) => sendJson(response, 200, answer('ok')))
     const { response } = await gateway.client.chat.completions

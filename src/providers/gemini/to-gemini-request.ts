@@ -5,6 +5,7 @@
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 import type { ChatRequest } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { anthropicOnlyFields } from '../anthropic-only-fields.ts'
 import { toGeminiContents } from './to-gemini-contents.ts'
 import { toFunctionDeclarations, toToolConfig } from './to-gemini-tools.ts'
 import type {
@@ -123,6 +124,7 @@ export function toGeminiRequest(
     })
   }
 
+  for (const field of anthropicOnlyFields(request) ?? []) dropped.add(field)
   const conversation = toGeminiContents(request.messages, dropped)
   const body: GeminiRequestBody = { contents: conversation.contents }
   if (conversation.systemInstruction !== undefined) {

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import type { ChatCompletion, ChatRequest, CompletionUsage, StreamPart } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { dropAnthropicFields } from '../anthropic-only-fields.ts'
 import { createTransportFor, httpProviderFields, splitBaseUrl } from '../http-config.ts'
 import type {
   ProviderAdapter,
@@ -15,7 +16,6 @@ import type {
   TargetContext,
 } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
-import { dropAnthropicFields } from './anthropic-fields.ts'
 import { findUsage } from './find-usage.ts'
 import { rewriteModel } from './rewrite-model.ts'
 

@@ -3,17 +3,19 @@
  * (prompt-cache breakpoints, on a message, a content part or a tool) and `thinking_blocks` (signed
  * thinking sent back on assistant messages). Strict OpenAI-compatible servers refuse a request
  * that carries a field they do not know (Azure, Mistral, hosted vLLM with validation), and a route
- * may fall back from Claude to them mid-conversation, so they are dropped on the way there.
- * A request that carries none of them is returned as it is, without a copy.
+ * may fall back from Claude to them mid-conversation, so they are dropped on the way there and
+ * named; adapters that build their own body (Gemini) leave them out anyway and only name them.
  */
-import type { ChatRequest } from '../../core/chat.ts'
+import type { ChatRequest } from '../core/chat.ts'
 
 type Loose = Record<string, unknown>
 
-export function dropAnthropicFields(
-  request: ChatRequest,
-): { body: Loose; dropped: string[] } | undefined {
-  // Every request passes here: the scan allocates nothing.
+/**
+ * The Anthropic-only fields a request carries, by name, for `x-switchyard-dropped-params`.
+ * Every request to a non-Anthropic provider passes here: the scan allocates nothing when there
+ * are none.
+ */
+export function anthropicOnlyFields(request: ChatRequest): string[] | undefined {
   let thinking = false
   let cache = false
   const messages: readonly object[] = request.messages
@@ -28,9 +30,19 @@ export function dropAnthropicFields(
   const tools: readonly object[] | undefined = request.tools
   if (tools !== undefined) for (const tool of tools) if ('cache_control' in tool) cache = true
   if (!thinking && !cache) return undefined
+  return [...(cache ? ['cache_control'] : []), ...(thinking ? ['thinking_blocks'] : [])]
+}
+
+/** The request without them, for a body sent as the client wrote it; undefined when none. */
+export function dropAnthropicFields(
+  request: ChatRequest,
+): { body: Loose; dropped: string[] } | undefined {
+  const dropped = anthropicOnlyFields(request)
+  if (dropped === undefined) return undefined
+  const messages: readonly object[] = request.messages
+  const tools: readonly object[] | undefined = request.tools
   const body: Loose = { ...request, messages: messages.map(cleanMessage) }
   if (tools !== undefined) body.tools = tools.map(withoutCacheControl)
-  const dropped = [...(cache ? ['cache_control'] : []), ...(thinking ? ['thinking_blocks'] : [])]
   return { body, dropped }
 }
 
