@@ -26,6 +26,26 @@ function random(seed: number): () => number {
   }
 }
 
+/**
+ * One model per adapter, all on one fake upstream. The breaker threshold is out of reach: these
+ * tests send failures on purpose. The openai model caches, so the cache path is swept too.
+ */
+function everyAdapter(upstreamUrl: string, geminiModel: string): string {
+  return `
+routing: { circuit_breaker: { failure_threshold: 100000 } }
+providers:
+  compatible: { kind: openai, base_url: "${upstreamUrl}/v1" }
+  claude: { kind: anthropic, base_url: "${upstreamUrl}", api_key: sk-ant-test }
+  gemini: { kind: gemini, base_url: "${upstreamUrl}/v1beta", api_key: g-test }
+  azure: { kind: azure-openai, base_url: "${upstreamUrl}", api_key: az-test }
+models:
+  - { id: compatible, type: text-generation, route: { provider: compatible, cache: { mode: simple } } }
+  - { id: claude, type: text-generation, route: { provider: claude, model: claude-sonnet-4-5 } }
+  - { id: gemini, type: text-generation, route: { provider: gemini, model: ${geminiModel} } }
+  - { id: azure, type: text-generation, route: { provider: azure } }
+`
+}
+
 /** Anthropic's answer to every request that reaches the fake Claude. */
 const claudeMessage = {
   id: 'msg_1',
@@ -175,19 +195,7 @@ describe('hostile request bodies', () => {
       if (!streamed) return sendJson(response, 200, completion('m', 'ok'))
       return sendEvents(response, [...streamEvents('m', ['ok'], true)])
     })
-    gateway = await startTestGateway(`
-routing: { circuit_breaker: { failure_threshold: 100000 } }
-providers:
-  compatible: { kind: openai, base_url: "${upstream.url}/v1" }
-  claude: { kind: anthropic, base_url: "${upstream.url}", api_key: sk-ant-test }
-  gemini: { kind: gemini, base_url: "${upstream.url}/v1beta", api_key: g-test }
-  azure: { kind: azure-openai, base_url: "${upstream.url}", api_key: az-test }
-models:
-  - { id: compatible, type: text-generation, route: { provider: compatible, cache: { mode: simple } } }
-  - { id: claude, type: text-generation, route: { provider: claude, model: claude-sonnet-4-5 } }
-  - { id: gemini, type: text-generation, route: { provider: gemini, model: gemini-3-flash } }
-  - { id: azure, type: text-generation, route: { provider: azure } }
-`)
+    gateway = await startTestGateway(everyAdapter(upstream.url, 'gemini-3-flash'))
   })
   after(async () => {
     await gateway.stop(0)
@@ -296,17 +304,7 @@ describe('hostile upstream answers', () => {
       }
       sendJson(response, 200, answer.json)
     })
-    gateway = await startTestGateway(`
-routing: { circuit_breaker: { failure_threshold: 100000 } }
-providers:
-  compatible: { kind: openai, base_url: "${upstream.url}/v1" }
-  claude: { kind: anthropic, base_url: "${upstream.url}", api_key: sk-ant-test }
-  gemini: { kind: gemini, base_url: "${upstream.url}/v1beta", api_key: g-test }
-models:
-  - { id: compatible, type: text-generation, route: { provider: compatible } }
-  - { id: claude, type: text-generation, route: { provider: claude, model: claude-sonnet-4-5 } }
-  - { id: gemini, type: text-generation, route: { provider: gemini, model: gemini-2.5-flash } }
-`)
+    gateway = await startTestGateway(everyAdapter(upstream.url, 'gemini-2.5-flash'))
   })
   after(async () => {
     await gateway.stop(0)
