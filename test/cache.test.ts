@@ -267,6 +267,27 @@ describe('response caching (routing config `cache`)', () => {
   })
 })
 
+describe('response caching limits', () => {
+  test('an answer larger than cache.max_entry_bytes is served but not kept', async () => {
+    const upstream = await startFakeUpstream((_request, response) =>
+      sendJson(response, 200, completion('gpt-4o-mini', 'a long answer '.repeat(20))),
+    )
+    const gateway = await startTestGateway(`${models(upstream.url)}
+cache: { max_entry_bytes: 200 }
+`)
+    try {
+      const first = await chat(gateway, ask('Too big to keep'))
+      const second = await chat(gateway, ask('Too big to keep'))
+      assert.equal(first.status, 200)
+      assert.deepEqual([first.cache, second.cache], ['miss', 'miss'])
+      assert.equal(upstream.requests.length, 2)
+    } finally {
+      await gateway.stop(0)
+      await upstream.close()
+    }
+  })
+})
+
 describe('response caching in the usage log', () => {
   test('a hit is logged with cache_hit, no tokens and no cost', async () => {
     const upstream = await startFakeUpstream((_request, response) =>

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { ChatCompletion, StreamPart } from '../core/chat.ts'
-import { CompletionAssembler } from './assemble-completion.ts'
+import type { CompletionAssembler } from './assemble-completion.ts'
 import { replayCompletion } from './replay-completion.ts'
 
 export interface CacheEntry {
@@ -56,5 +56,3 @@ export async function* replayParts(
 ): AsyncIterable<StreamPart> {
   for (const chunk of replayCompletion(completion, includeUsage)) yield { type: 'chunk', chunk }
 }
-
-export { CompletionAssembler }

@@ -3,10 +3,10 @@
  * the key may use it, execute its route, then answer with JSON or a stream. What happened is
  * written into the request record that the usage log and metrics read when the request ends.
  */
+import { CompletionAssembler } from '../../cache/assemble-completion.ts'
 import { cacheKey } from '../../cache/cache-key.ts'
 import {
   type CacheEntry,
-  CompletionAssembler,
   copyInto,
   entryText,
   forcesRefresh,
