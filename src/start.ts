@@ -28,8 +28,9 @@ export interface RunningGateway {
 
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options
-  // One write(2) per access-log line cost about a tenth of a request's CPU: lines are buffered up
-  // to 4 KiB and written asynchronously, at the latest 250 ms later; pino flushes on exit.
+  // One write(2) per log line cost about a tenth of a request's CPU: lines are buffered up to
+  // 4 KiB and written asynchronously, at the latest 250 ms later; pino flushes on exit. Access
+  // lines arrive already batched (src/server/access-log.ts).
   const logger =
     options.logger ??
     pino(
@@ -68,6 +69,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       })
     })
   } catch (error) {
+    edge.accessLog?.close()
     await gateway.close()
     throw error
   }
@@ -99,6 +101,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         logger.warn({ in_flight: edge.inFlight() }, 'grace period over; closing open requests')
       server.closeAllConnections()
       await closed
+      edge.accessLog?.close()
       await gateway.close()
       logger.info('Switchyard stopped')
     })()

@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import { createServer, randomUUID } from '../core/builtins.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { Gateway } from '../gateway.ts'
+import { type AccessFields, type AccessLog, createAccessLog } from './access-log.ts'
 import type { RequestContext } from './context.ts'
 import { adminPrefix, createAdminHandler } from './handlers/admin/admin-routes.ts'
 import { createChatCompletionsHandler } from './handlers/chat-completions.ts'
@@ -22,6 +23,8 @@ export interface GatewayServer {
   inFlight(): number
   /** Marks the server as draining: new requests get 503 and `connection: close`. */
   startDraining(): void
+  /** The access log, when the log level includes `info`; closed after the server stops. */
+  accessLog: AccessLog | undefined
 }
 
 const healthBody = JSON.stringify({ status: 'ok' })
@@ -45,6 +48,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     ['POST /v1/chat/completions', createChatCompletionsHandler(gateway)],
   ])
   const admin = createAdminHandler(gateway)
+  const accessLog = createAccessLog(logger)
   let inFlight = 0
   let draining = false
   if (gateway.metrics !== undefined) {
@@ -124,8 +128,8 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
           }
         }
       }
-      logger.info(
-        {
+      if (accessLog !== undefined) {
+        const fields: AccessFields = {
           request_id: id,
           method: request.method,
           path,
@@ -133,10 +137,10 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
           latency_ms: Math.round(latencyMs * 100) / 100,
           key: context.key?.name,
           ...context.log,
-          ...(failure === undefined ? {} : { error_code: failure.code }),
-        },
-        'request',
-      )
+        }
+        if (failure !== undefined) fields.error_code = failure.code
+        accessLog.write(fields)
+      }
     }
   }
 
@@ -149,6 +153,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
   return {
     server,
     inFlight: () => inFlight,
+    accessLog,
     startDraining() {
       draining = true
     },
