@@ -206,6 +206,7 @@ describe('switchyard serve', () => {
         [server.url, server.url],
         'two workers listen on the same port',
       )
+      assert.match(server.stdout(), /rate limits, budgets and the response cache are per worker/)
       const client = () =>
         new OpenAI({
           baseURL: `${server.url}/v1`,

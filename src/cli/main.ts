@@ -59,7 +59,9 @@ async function serve(args: string[]): Promise<number> {
     return 2
   }
   // The config is loaded and checked above, so a bad one fails once, before any worker starts.
-  if (workers > 1 && cluster.isPrimary) return runPrimary(workers)
+  if (workers > 1 && cluster.isPrimary) {
+    return runPrimary(workers, { sharedState: config.redis !== undefined })
+  }
   tuneHeap(process.execArgv, process.env.NODE_OPTIONS)
   const running = await startGateway({ config, source: loaded.source })
   releaseStartupMemory()

@@ -12,7 +12,12 @@ import { pino } from 'pino'
 /** Sent by the primary over the cluster channel: drain and exit, as on SIGTERM. */
 export const shutdownMessage = 'switchyard:shutdown'
 
-export function runPrimary(workerCount: number): Promise<number> {
+export interface PrimaryOptions {
+  /** `redis:` is configured: limits and the response cache are shared by the workers. */
+  sharedState: boolean
+}
+
+export function runPrimary(workerCount: number, options: PrimaryOptions): Promise<number> {
   const logger = pino({ base: null })
   const live = new Set<Worker>()
   const started = new WeakSet<Worker>()
@@ -60,6 +65,13 @@ export function runPrimary(workerCount: number): Promise<number> {
       })
     }
     logger.info({ workers: workerCount }, 'starting workers')
+    if (!options.sharedState) {
+      // Workers share no memory: each one counts a key's rpm, tpm and budget on its own.
+      logger.warn(
+        { workers: workerCount },
+        'no redis: configured, so rate limits, budgets and the response cache are per worker; each worker allows a key its full limit',
+      )
+    }
     fork()
   })
 }
