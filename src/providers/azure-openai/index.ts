@@ -8,7 +8,7 @@ import { createTransportFor, httpProviderFields, splitBaseUrl } from '../http-co
 import { createOpenAICompatibleAdapter } from '../openai/index.ts'
 import type { ProviderAdapter, ProviderDefinition, TargetContext } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
-import { createEntraTokenSource, withEntraToken } from './entra-token.ts'
+import { createEntraTokenSource, imdsTokenEndpoint, withEntraToken } from './entra-token.ts'
 import { skipFilterAnnotations } from './skip-filter-annotations.ts'
 
 /** The newest generally available dated `api-version` of the data-plane inference API. */
@@ -24,16 +24,49 @@ const configSchema = z
     deployments: z.record(z.string(), z.string().min(1)).optional(),
     /** Ask for a usage chunk on every stream (stripped when the client did not ask). */
     stream_usage: z.boolean().default(true),
-    /** Microsoft Entra ID instead of an API key: a service principal's client credentials. */
+    /**
+     * Microsoft Entra ID instead of an API key: a service principal's secret, a federated token
+     * (workload identity) or the host's managed identity.
+     */
     entra: z
       .strictObject({
-        tenant_id: z.string().min(1),
-        client_id: z.string().min(1),
-        client_secret: z.string().min(1),
+        tenant_id: z.string().min(1).optional(),
+        client_id: z.string().min(1).optional(),
+        client_secret: z.string().min(1).optional(),
+        /** AKS workload identity writes it to `$AZURE_FEDERATED_TOKEN_FILE`. */
+        federated_token_file: z.string().min(1).optional(),
+        managed_identity: z
+          .strictObject({
+            client_id: z.string().min(1).optional(),
+            /** App Service / Container Apps: `${IDENTITY_ENDPOINT}`; else the VM's IMDS. */
+            endpoint: z.url({ protocol: /^https?$/ }).default(imdsTokenEndpoint),
+            identity_header: z.string().min(1).optional(),
+          })
+          .optional(),
         scope: z.string().min(1).default('https://cognitiveservices.azure.com/.default'),
         authority_host: z
           .url({ protocol: /^https?$/ })
           .default('https://login.microsoftonline.com'),
+      })
+      .superRefine((entra, context) => {
+        const ways = [entra.client_secret, entra.federated_token_file, entra.managed_identity]
+        if (ways.filter((way) => way !== undefined).length !== 1) {
+          context.addIssue({
+            code: 'custom',
+            message: 'set one of client_secret, federated_token_file or managed_identity',
+          })
+          return
+        }
+        if (entra.managed_identity !== undefined) return
+        for (const field of ['tenant_id', 'client_id'] as const) {
+          if (entra[field] === undefined) {
+            context.addIssue({
+              code: 'custom',
+              path: [field],
+              message: `${field} is required with ${entra.client_secret === undefined ? 'federated_token_file' : 'client_secret'}`,
+            })
+          }
+        }
       })
       .optional(),
   })
@@ -53,9 +86,11 @@ function createAzureAdapter(config: AzureOpenAIProviderConfig): ProviderAdapter 
   const query = apiVersion === undefined ? '' : `?api-version=${encodeURIComponent(apiVersion)}`
   // Endpoints are written both with and without the trailing `/openai`; both mean the resource.
   const resourcePrefix = pathPrefix.replace(/\/openai$/, '')
-  const secrets = [config.api_key, config.entra?.client_secret].filter(
-    (secret): secret is string => secret !== undefined && secret !== '',
-  )
+  const secrets = [
+    config.api_key,
+    config.entra?.client_secret,
+    config.entra?.managed_identity?.identity_header,
+  ].filter((secret): secret is string => secret !== undefined && secret !== '')
   const label = new URL(config.base_url).host
   const deployments = new Map(Object.entries(config.deployments ?? {}))
   const paths = new Map<string, string>()
