@@ -59,8 +59,12 @@ describe('kind: anthropic through the openai SDK', () => {
 routing: { circuit_breaker: { failure_threshold: 1000 } }
 providers:
   claude: { kind: anthropic, base_url: "${upstream.url}", api_key: ${apiKey}, headers: { anthropic-beta: test-beta } }
+  claude-cached: { kind: anthropic, base_url: "${upstream.url}", api_key: ${apiKey}, prompt_caching: auto }
+  claude-cached-1h: { kind: anthropic, base_url: "${upstream.url}", api_key: ${apiKey}, prompt_caching: auto, prompt_cache_ttl: 1h }
 models:
   - { id: claude-sonnet, type: text-generation, aliases: [sonnet], route: { provider: claude, model: claude-sonnet-4-5 } }
+  - { id: claude-cached, type: text-generation, route: { provider: claude-cached, model: claude-sonnet-4-5 } }
+  - { id: claude-cached-1h, type: text-generation, route: { provider: claude-cached-1h, model: claude-sonnet-4-5 } }
 `)
   })
   after(async () => {
@@ -524,6 +528,68 @@ models:
       (refused.error as { param?: string }).param,
       'messages[0].content[0].cache_control',
     )
+  })
+
+  test('automatic prompt caching: the request-level breakpoint, from the provider or the client', async () => {
+    upstream.handle((_request, response) =>
+      sendJson(
+        response,
+        200,
+        message([{ type: 'text', text: 'Cached.' }], 'end_turn', {
+          input_tokens: 10,
+          output_tokens: 3,
+          cache_read_input_tokens: 4096,
+          cache_creation_input_tokens: 512,
+        } as never),
+      ),
+    )
+    const ask = (model: string, extra: Record<string, unknown> = {}, content: unknown = 'Hi') =>
+      gateway.client.chat.completions.create({
+        model,
+        messages: [
+          { role: 'system', content: 'A long, stable system prompt.' },
+          { role: 'user', content: content as string },
+        ],
+        ...extra,
+      } as never)
+    const sentCache = () => (lastSent().body as { cache_control?: unknown }).cache_control
+
+    // prompt_caching: auto puts Anthropic's automatic breakpoint on every request...
+    const cached = await ask('claude-cached')
+    assert.deepEqual(sentCache(), { type: 'ephemeral' })
+    assert.equal(cached.usage?.prompt_tokens, 10 + 4096 + 512)
+    assert.equal(cached.usage?.prompt_tokens_details?.cached_tokens, 4096)
+    await ask('claude-cached-1h')
+    assert.deepEqual(sentCache(), { type: 'ephemeral', ttl: '1h' })
+    // ...unless the client placed breakpoints of its own: theirs say what to cache.
+    await ask('claude-cached', {}, [
+      { type: 'text', text: 'A document.', cache_control: { type: 'ephemeral' } },
+      { type: 'text', text: 'The question' },
+    ])
+    assert.equal(sentCache(), undefined)
+    const parts = (lastSent().body as { messages: { content: { cache_control?: unknown }[] }[] })
+      .messages[0]!.content
+    assert.deepEqual(parts[0]!.cache_control, { type: 'ephemeral' })
+
+    // Off by default; a client asks for it on one request with cache_control on the request.
+    await ask('claude-sonnet')
+    assert.equal(sentCache(), undefined)
+    const { response } = await gateway.client.chat.completions
+      .create({
+        model: 'claude-sonnet',
+        messages: [{ role: 'user', content: 'Hi' }],
+        cache_control: { type: 'ephemeral', ttl: '1h' },
+      } as never)
+      .withResponse()
+    assert.deepEqual(sentCache(), { type: 'ephemeral', ttl: '1h' })
+    assert.equal(response.headers.get('x-switchyard-dropped-params'), null)
+
+    const refused = await ask('claude-sonnet', { cache_control: { type: 'persistent' } }).catch(
+      (error: unknown) => error,
+    )
+    assert.ok(refused instanceof OpenAI.APIError)
+    assert.equal(refused.status, 400)
+    assert.equal((refused.error as { param?: string }).param, 'cache_control')
   })
 
   test('thinking blocks round-trip: a tool loop with thinking on sends the signed blocks back', async () => {

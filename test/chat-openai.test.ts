@@ -119,6 +119,7 @@ models:
       thinking_blocks: [{ type: 'thinking', thinking: 'thought', signature: 'sig' }],
     }
     const request = {
+      cache_control: { type: 'ephemeral' },
       messages: [
         { role: 'system' as const, content: 'Be brief.', cache_control: { type: 'ephemeral' } },
         {
@@ -146,7 +147,9 @@ models:
     const sent = upstream.requests.at(-1)!.body as {
       messages: Record<string, unknown>[]
       tools: Record<string, unknown>[]
+      cache_control?: unknown
     }
+    assert.equal(sent.cache_control, undefined, 'the request-level breakpoint is dropped too')
     assert.deepEqual(sent.messages, [
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: [{ type: 'text', text: 'Hi' }] },
@@ -166,6 +169,7 @@ models:
     const passed = upstream.requests.at(-1)!.body as typeof sent
     assert.deepEqual(passed.messages, JSON.parse(JSON.stringify(request.messages)))
     assert.deepEqual(passed.tools, request.tools)
+    assert.deepEqual(passed.cache_control, request.cache_control)
   })
 
   test('streamed: chunks arrive in order with the asked model, and usage is stripped when not asked for', async () => {

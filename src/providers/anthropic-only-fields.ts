@@ -1,6 +1,6 @@
 /**
  * Fields that only Anthropic reads, which OpenAI-shaped clients send for Claude: `cache_control`
- * (prompt-cache breakpoints, on a message, a content part or a tool) and `thinking_blocks` (signed
+ * (prompt-cache breakpoints, on a message, a content part, a tool or the request) and `thinking_blocks` (signed
  * thinking sent back on assistant messages). Strict OpenAI-compatible servers refuse a request
  * that carries a field they do not know (Azure, Mistral, hosted vLLM with validation), and a route
  * may fall back from Claude to them mid-conversation, so they are dropped on the way there and
@@ -17,7 +17,7 @@ type Loose = Record<string, unknown>
  */
 export function anthropicOnlyFields(request: ChatRequest): string[] | undefined {
   let thinking = false
-  let cache = false
+  let cache = 'cache_control' in request
   const messages: readonly object[] = request.messages
   for (const message of messages) {
     if ('thinking_blocks' in message) thinking = true
@@ -41,7 +41,8 @@ export function dropAnthropicFields(
   if (dropped === undefined) return undefined
   const messages: readonly object[] = request.messages
   const tools: readonly object[] | undefined = request.tools
-  const body: Loose = { ...request, messages: messages.map(cleanMessage) }
+  const { cache_control: _cache, ...fields } = request as Loose
+  const body: Loose = { ...fields, messages: messages.map(cleanMessage) }
   if (tools !== undefined) body.tools = tools.map(withoutCacheControl)
   return { body, dropped }
 }

@@ -25,6 +25,13 @@ const configSchema = z.strictObject({
    * or `adaptive` (adaptive thinking with output_config.effort, Claude 4.6 and later).
    */
   reasoning_mode: z.enum(['budget', 'adaptive']).default('budget'),
+  /**
+   * `auto` asks Anthropic to cache every request's prompt up to its last block (automatic
+   * caching), unless the request places its own breakpoints. A cache write costs 1.25x the
+   * prompt's input price (2x for `1h`) and a read 0.1x, so it pays when prompts repeat.
+   */
+  prompt_caching: z.enum(['off', 'auto']).default('off'),
+  prompt_cache_ttl: z.enum(['5m', '1h']).default('5m'),
 })
 export type AnthropicProviderConfig = z.infer<typeof configSchema>
 
@@ -55,6 +62,12 @@ export function createAnthropicAdapter(
     defaultMaxTokens: config.default_max_tokens,
     reasoningMode: config.reasoning_mode,
     samplingParameters: config.anthropic_version < samplingRemovedIn,
+    autoCache:
+      config.prompt_caching === 'off'
+        ? undefined
+        : config.prompt_cache_ttl === '1h'
+          ? { type: 'ephemeral' as const, ttl: '1h' as const }
+          : { type: 'ephemeral' as const },
   }
   const seconds = () => Math.floor(now() / 1000)
 

@@ -6,18 +6,25 @@
 import type { OutputConfig } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatRequest } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { anthropicOnlyFields } from '../anthropic-only-fields.ts'
 import type { TargetContext } from '../types.ts'
+import { readCacheControl } from './cache-control.ts'
 import { convertMessages } from './convert-messages.ts'
 import { convertTools } from './convert-tools.ts'
 import { jsonResponseTool } from './json-response-tool.ts'
 import { planReasoning, type ReasoningMode } from './map-reasoning.ts'
-import type { AnthropicRequestBody, Tool } from './types.ts'
+import type { AnthropicRequestBody, CacheControlEphemeral, Tool } from './types.ts'
 
 export interface AnthropicRequestOptions {
   defaultMaxTokens: number
   reasoningMode: ReasoningMode
   /** API versions from 2026-10-21 refuse temperature, top_p and top_k at any value. */
   samplingParameters: boolean
+  /**
+   * The provider's `prompt_caching: auto`: Anthropic's automatic breakpoint on requests that
+   * place none of their own.
+   */
+  autoCache?: CacheControlEphemeral | undefined
 }
 
 /** Read and translated below; every other field is dropped (and named) or refused. */
@@ -41,6 +48,7 @@ const translated = new Set([
   'safety_identifier',
   'reasoning_effort',
   'modalities',
+  'cache_control',
 ])
 
 const refused: Record<string, string> = {
@@ -118,8 +126,25 @@ export function toAnthropicRequest(
   if (stopSequences.length > 0) body.stop_sequences = stopSequences
   const userId = request.safety_identifier ?? request.user
   if (userId) body.metadata = { user_id: userId }
+  const cache = cacheBreakpoint(request, options.autoCache)
+  if (cache !== undefined) body.cache_control = cache
   if (target.stream) body.stream = true
   return { body, dropped }
+}
+
+/**
+ * The request-level breakpoint: the client's own, else the provider's automatic one when the
+ * client placed no breakpoint anywhere (theirs say what to cache, and Anthropic takes at most
+ * four).
+ */
+function cacheBreakpoint(
+  request: ChatRequest,
+  autoCache: CacheControlEphemeral | undefined,
+): CacheControlEphemeral | undefined {
+  const requested = readCacheControl(request, '')
+  if (requested !== undefined) return requested.cache_control
+  if (autoCache === undefined) return undefined
+  return anthropicOnlyFields(request)?.includes('cache_control') ? undefined : autoCache
 }
 
 function addSampling(
