@@ -288,6 +288,85 @@ cache: { max_entry_bytes: 200 }
   })
 })
 
+describe('response caching: identical requests in flight', () => {
+  let upstream: FakeUpstream
+  let gateway: TestGateway
+  let failNext = false
+
+  before(async () => {
+    let calls = 0
+    // Every answer takes 200 ms, so requests sent together overlap.
+    upstream = await startFakeUpstream((request, response) => {
+      const call = ++calls
+      setTimeout(() => {
+        if (failNext) {
+          failNext = false
+          return sendJson(response, 500, { error: { message: 'boom', type: 'server_error' } })
+        }
+        if ((request.body as { stream?: boolean }).stream === true) {
+          return sendEvents(response, streamEvents('gpt-4o-mini', ['streamed ', `${call}`], true))
+        }
+        sendJson(response, 200, completion('gpt-4o-mini', `answer ${call}`))
+      }, 200)
+    })
+    gateway = await startTestGateway(models(upstream.url))
+  })
+  after(async () => {
+    await gateway.stop(0)
+    await upstream.close()
+  })
+
+  const content = (text: string) =>
+    (JSON.parse(text) as { choices: { message: { content: string } }[] }).choices[0]!.message
+      .content
+
+  test('unstreamed requests wait for the same request in flight: one upstream call', async () => {
+    const before = upstream.requests.length
+    const burst = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => chat(gateway, ask('A popular question'))),
+    )
+    assert.equal(upstream.requests.length, before + 1)
+    assert.deepEqual(
+      burst.map((answer) => answer.status),
+      [200, 200, 200, 200, 200],
+    )
+    assert.equal(new Set(burst.map((answer) => content(answer.text))).size, 1)
+    assert.deepEqual(burst.map((answer) => answer.cache).sort(), [
+      'hit',
+      'hit',
+      'hit',
+      'hit',
+      'miss',
+    ])
+  })
+
+  test('a streamed request never waits; a force refresh neither', async () => {
+    const before = upstream.requests.length
+    const leader = chat(gateway, ask('Another question'))
+    await sleep(50)
+    const [streamed, refreshed] = await Promise.all([
+      chat(gateway, { ...ask('Another question'), stream: true }),
+      chat(gateway, ask('Another question'), { 'x-switchyard-cache-force-refresh': 'true' }),
+    ])
+    assert.equal((await leader).cache, 'miss')
+    assert.equal(streamed.cache, 'miss')
+    assert.match(streamed.text, /data: \[DONE\]/)
+    assert.equal(refreshed.cache, 'refresh')
+    assert.equal(upstream.requests.length, before + 3)
+  })
+
+  test('a leader that fails releases the waiting requests to call upstream themselves', async () => {
+    const before = upstream.requests.length
+    failNext = true
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => chat(gateway, ask('An unlucky question'))),
+    )
+    const statuses = answers.map((answer) => answer.status).sort()
+    assert.equal(statuses.filter((status) => status === 200).length, 2, JSON.stringify(statuses))
+    assert.equal(upstream.requests.length, before + 3)
+  })
+})
+
 describe('response caching in the usage log', () => {
   test('a hit is logged with cache_hit, no tokens and no cost', async () => {
     const upstream = await startFakeUpstream((_request, response) =>

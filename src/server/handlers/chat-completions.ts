@@ -13,6 +13,7 @@ import {
   readEntry,
   replayParts,
 } from '../../cache/cached-answer.ts'
+import { InFlightAnswers } from '../../cache/in-flight.ts'
 import type { ChatRequest, CompletionUsage } from '../../core/chat.ts'
 import { computeCost } from '../../core/cost.ts'
 import { GatewayError } from '../../core/errors.ts'
@@ -20,7 +21,7 @@ import { emptyRecord, type RequestRecord } from '../../core/request-record.ts'
 import { validateChatRequest } from '../../core/validate-chat-request.ts'
 import type { Gateway } from '../../gateway.ts'
 import { executeRoute } from '../../routing/execute.ts'
-import { createRouter, readMetadata } from '../../routing/router.ts'
+import { type ChosenRoute, createRouter, readMetadata } from '../../routing/router.ts'
 import { completionText, estimateStreamUsage, estimateUsage } from '../../usage/estimate-usage.ts'
 import { authenticate } from '../auth.ts'
 import { readJsonBody } from '../body.ts'
@@ -32,6 +33,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
   const bodyLimit = gateway.config.server.body_limit
   const router = createRouter(gateway.config, gateway.providers)
   const cacheSettings = gateway.config.cache
+  const inFlight = new InFlightAnswers()
 
   return async function chatCompletions(context: RequestContext): Promise<void> {
     const record = emptyRecord(context.id, Date.now())
@@ -69,13 +71,52 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     const route = requestRoute ?? router.modelRoute(modelId)!
     const { headers } = context
     const cachedAs = route.cache && cacheKey(key.id, route.cache, request)
+    let settleFollowers: ((entry: string | undefined) => void) | undefined
     if (cachedAs !== undefined) {
       const refresh = forcesRefresh(context.request.headers)
-      const hit = refresh ? undefined : await gateway.responseCache().get(cachedAs)
-      const entry = hit === undefined ? undefined : readEntry(hit)
+      let entry = refresh ? undefined : await lookUp(cachedAs)
+      // The same request already on its way upstream: an unstreamed one waits for its answer.
+      const waits = entry === undefined && !refresh && !record.stream
+      const leader = waits ? inFlight.follow(cachedAs) : undefined
+      if (leader !== undefined) entry = readAnswer(await leader)
       headers['x-switchyard-cache'] = entry !== undefined ? 'hit' : refresh ? 'refresh' : 'miss'
       if (entry !== undefined) return answerFromCache(context, record, request, entry)
+      settleFollowers = inFlight.lead(cachedAs)
     }
+    // Only a route that caches pays for the closure.
+    const keep =
+      cachedAs === undefined
+        ? undefined
+        : (provider: string, upstreamModel: string, completionJson: string) => {
+            if (completionJson.length > cacheSettings.max_entry_bytes) return
+            const text = entryText(provider, upstreamModel, completionJson)
+            gateway.responseCache().set(cachedAs, text, route.cache!.maxAgeMs)
+            settleFollowers?.(text)
+          }
+    try {
+      await answer(context, record, request, route, modelId, metadata, model?.costs, keep)
+    } finally {
+      // Failed, cut off or too large to keep: whoever waited calls upstream itself.
+      settleFollowers?.(undefined)
+    }
+  }
+
+  async function lookUp(key: string): Promise<CacheEntry | undefined> {
+    return readAnswer(await gateway.responseCache().get(key))
+  }
+
+  /** Calls the route and answers with JSON or a stream; `store` keeps an answer worth keeping. */
+  async function answer(
+    context: RequestContext,
+    record: RequestRecord,
+    request: ChatRequest,
+    route: ChosenRoute,
+    modelId: string,
+    metadata: Readonly<Record<string, string>> | undefined,
+    costs: Parameters<typeof computeCost>[0],
+    store: ((provider: string, upstreamModel: string, completionJson: string) => void) | undefined,
+  ): Promise<void> {
+    const { headers } = context
 
     // A client that goes away cancels everything still in flight for it.
     const abort = new AbortController()
@@ -98,37 +139,32 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     headers['x-switchyard-attempts'] = String(result.attempts)
     if (result.path !== '') headers['x-switchyard-route-path'] = result.path
     if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
-    // Only a route that caches pays for the closure.
     const keep =
-      cachedAs === undefined
+      store === undefined
         ? undefined
-        : (completionJson: string) => {
-            if (completionJson.length > cacheSettings.max_entry_bytes) return
-            const text = entryText(result.provider, result.upstreamModel, completionJson)
-            gateway.responseCache().set(cachedAs, text, route.cache!.maxAgeMs)
-          }
+        : (completionJson: string) => store(result.provider, result.upstreamModel, completionJson)
 
     if (result.type === 'completion') {
       const { usage } = result
-      recordUsage(record, usage, model?.costs)
+      recordUsage(record, usage, costs)
       sendJson(context, 200, result.json)
       keep?.(result.json)
       // Estimated after the answer went out: the client never waits for the tokenizer.
       if (!usage) {
         const estimate = await estimateUsage(request, completionText(result.completion()))
-        recordUsage(record, estimate, model?.costs, true)
+        recordUsage(record, estimate, costs, true)
       }
       return
     }
     gateway.metrics?.trackStream(response)
-    const assembler = cachedAs === undefined ? undefined : new CompletionAssembler()
+    const assembler = keep === undefined ? undefined : new CompletionAssembler()
     const parts = assembler === undefined ? result.parts : copyInto(result.parts, assembler)
     const outcome = await writeEventStream(response, parts, headers)
     const assembled = outcome.error || outcome.disconnected ? undefined : assembler?.completion()
     if (assembled !== undefined) keep?.(JSON.stringify(assembled))
     if (outcome.usage === undefined && outcome.chunkCount > 0) {
-      recordUsage(record, await estimateStreamUsage(request, outcome), model?.costs, true)
-    } else recordUsage(record, outcome.usage, model?.costs)
+      recordUsage(record, await estimateStreamUsage(request, outcome), costs, true)
+    } else recordUsage(record, outcome.usage, costs)
     if (outcome.firstChunkAt !== undefined) {
       record.ttftMs = outcome.firstChunkAt - context.startedAt
       context.log.ttfb_ms = Math.round(record.ttftMs * 100) / 100
@@ -139,6 +175,10 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     }
     if (outcome.disconnected) record.errorCode = context.log.error_code = 'client_disconnected'
   }
+}
+
+function readAnswer(text: string | undefined): CacheEntry | undefined {
+  return text === undefined ? undefined : readEntry(text)
 }
 
 /** A cache hit: no upstream call, no tokens, no cost; a streamed request gets the replay. */
