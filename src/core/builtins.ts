@@ -19,7 +19,7 @@ const require = createRequire(import.meta.url)
 export const { createHash, hash, randomBytes, randomUUID, timingSafeEqual } =
   require('node:crypto') as typeof Crypto
 export const { lookup } = require('node:dns') as typeof Dns
-export const { existsSync, mkdirSync, readFileSync, writeFileSync } =
+export const { existsSync, mkdirSync, readFile, readFileSync, writeFileSync } =
   require('node:fs') as typeof Fs
 export const { createServer } = require('node:http') as typeof Http
 export const { BlockList, isIP } = require('node:net') as typeof Net

@@ -14,7 +14,7 @@
  *   (`X-IDENTITY-HEADER`).
  */
 
-import { readFileSync } from '../../core/builtins.ts'
+import { readFile } from '../../core/builtins.ts'
 import { GatewayError } from '../../core/errors.ts'
 import type { Transport, UpstreamResponse } from '../../upstream/transport.ts'
 import { loadRequest } from '../../upstream/undici.ts'
@@ -48,7 +48,7 @@ interface TokenRequest {
   url: string
   method: 'GET' | 'POST'
   headers: Record<string, string>
-  body?: () => string
+  body?: () => Promise<string>
   /** Who answers, for error messages: "Microsoft Entra ID (host)". */
   issuer: string
   /** Never to be shown in an error message. */
@@ -81,7 +81,7 @@ export function createEntraTokenSource(
   let fetching: Promise<string> | undefined
 
   async function fetchToken(): Promise<string> {
-    const body = ask.body?.()
+    const body = await ask.body?.()
     const request = await loadRequest()
     let status: number
     let text: string
@@ -171,14 +171,14 @@ function tokenRequest(config: EntraConfig): TokenRequest {
   let assertion = ''
   const body =
     tokenFile === undefined
-      ? () =>
+      ? async () =>
           new URLSearchParams({
             ...fields,
             client_secret: config.client_secret ?? '',
             scope: config.scope,
           }).toString()
-      : () => {
-          assertion = readAssertion(tokenFile)
+      : async () => {
+          assertion = await readAssertion(tokenFile)
           return new URLSearchParams({
             ...fields,
             client_assertion_type: federatedAssertionType,
@@ -197,10 +197,10 @@ function tokenRequest(config: EntraConfig): TokenRequest {
 }
 
 /** The platform writes and rotates the file; a missing or empty one is the operator's to fix. */
-function readAssertion(file: string): string {
+async function readAssertion(file: string): Promise<string> {
   let text: string
   try {
-    text = readFileSync(file, 'utf8').trim()
+    text = (await readText(file)).trim()
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code
     throw new GatewayError(
@@ -212,6 +212,12 @@ function readAssertion(file: string): string {
     throw new GatewayError('upstream_auth', `The federated token file ${file} is empty`)
   }
   return text
+}
+
+function readText(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    readFile(file, 'utf8', (error, text) => (error ? reject(error) : resolve(text)))
+  })
 }
 
 /**
