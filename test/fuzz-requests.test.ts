@@ -110,6 +110,7 @@ const base = () => ({
   stop: ['\n'],
   max_tokens: 64,
   web_search_options: {},
+  cache_control: { type: 'ephemeral' },
   stream: false,
 })
 
