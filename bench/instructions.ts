@@ -1,0 +1,216 @@
+/**
+ * Instructions per request, counted by valgrind's callgrind: the minimal proxy and Switchyard
+ * (with every feature the main bench turns on), each run under callgrind at the same time,
+ * against the same mock upstream. Instruction counts repeat to within a few percent from one run
+ * to the next whatever else the machine does, where CPU time on a shared VM drifts by 20% or more,
+ * so this is the figure to decide small changes by. It counts the main thread inside the event
+ * loop only: no kernel time, no GC helper threads, no cache misses.
+ *
+ *   npm run bench:instructions -- [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
+ *
+ * Needs valgrind (`apt-get install -y valgrind`). Takes about three minutes.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { Agent, request as httpRequest } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { planConfigs } from './gateway-config.ts'
+import { hasCommand, sleep, startProcess, stopAll, waitForPort } from './processes.ts'
+import { requestFor, scenarios } from './scenarios.ts'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const cli = join(here, '..', 'dist/bin/switchyard.js')
+
+const { values } = parseArgs({
+  options: {
+    warmup: { type: 'string', default: '10000' },
+    requests: { type: 'string', default: '1000' },
+    windows: { type: 'string', default: '4' },
+    'base-port': { type: 'string', default: '28280' },
+  },
+})
+const warmup = Number(values.warmup)
+const perWindow = Number(values.requests)
+const windows = Number(values.windows)
+const basePort = Number(values['base-port'])
+const ports = { mock: basePort, proxy: basePort + 1, full: basePort + 10, bare: basePort + 11 }
+
+if (!hasCommand('valgrind', ['--version']) || !hasCommand('callgrind_control', ['--help'])) {
+  process.stderr.write('bench:instructions needs valgrind: apt-get install -y valgrind\n')
+  process.exit(2)
+}
+
+interface Target {
+  name: 'proxy' | 'switchyard'
+  port: number
+  path: string
+  headers: Record<string, string>
+  body: string
+  pid: number
+  dumps: string
+}
+
+/** Sends `count` requests over `connections` keep-alive connections; every answer must be 200. */
+async function send(target: Target, count: number, connections: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections })
+  let left = count
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const outgoing = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: target.port,
+          path: target.path,
+          method: 'POST',
+          agent,
+          headers: { ...target.headers, 'content-length': Buffer.byteLength(target.body) },
+        },
+        (response) => {
+          response.resume()
+          response.once('end', () =>
+            response.statusCode === 200
+              ? resolve()
+              : reject(new Error(`${target.name} answered ${response.statusCode}`)),
+          )
+        },
+      )
+      outgoing.once('error', reject)
+      outgoing.end(target.body)
+    })
+  const lane = async () => {
+    while (left > 0) {
+      left--
+      await one()
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, lane))
+  agent.destroy()
+}
+
+/** The instruction total of the newest callgrind dump in `directory`. */
+function newestDumpTotal(directory: string): number {
+  const newest = readdirSync(directory)
+    .filter((file) => file.startsWith('callgrind.out'))
+    .map((file) => join(directory, file))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
+  if (newest === undefined) throw new Error(`no callgrind dump in ${directory}`)
+  const summary = /^summary: (\d+)/m.exec(readFileSync(newest, 'utf8'))
+  if (summary === null) throw new Error(`no summary line in ${newest}`)
+  return Number(summary[1])
+}
+
+async function measure(target: Target): Promise<number[]> {
+  await send(target, warmup, 4)
+  const perRequest: number[] = []
+  for (let window = 0; window < windows; window++) {
+    execFileSync('callgrind_control', ['-z', String(target.pid)], { stdio: 'ignore' })
+    await send(target, perWindow, 1)
+    const before = Date.now()
+    execFileSync('callgrind_control', ['-d', String(target.pid)], { stdio: 'ignore' })
+    // The dump is written by the process itself, shortly after the request to dump.
+    while (Date.now() - before < 10_000) {
+      await sleep(200)
+      const latest = readdirSync(target.dumps).filter((file) => /\.\d+$/.test(file)).length
+      if (latest > window) break
+    }
+    perRequest.push(newestDumpTotal(target.dumps) / perWindow)
+  }
+  return perRequest
+}
+
+const median = (numbers: number[]) => {
+  const sorted = [...numbers].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-instructions-'))
+  for (const port of Object.values(ports)) {
+    if (await waitForPort(port, 1)) throw new Error(`port ${port} is taken; pass --base-port`)
+  }
+  const mockUrl = `http://127.0.0.1:${ports.mock}`
+  const configs = planConfigs({ cli, dir, mockUrl, fullPort: ports.full, barePort: ports.bare })
+  const node = process.execPath
+  startProcess('mock', node, [join(here, 'mock-upstream.ts'), '--port', String(ports.mock)], {
+    log: join(dir, 'mock.log'),
+  })
+  const underCallgrind = (name: string, args: string[], cwd?: string) => {
+    const dumps = mkdtempSync(join(dir, `${name}-`))
+    const started = startProcess(
+      name,
+      'valgrind',
+      [
+        '--tool=callgrind',
+        '--smc-check=all-non-file',
+        '--collect-atstart=no',
+        '--toggle-collect=*uv_run*',
+        `--callgrind-out-file=${join(dumps, 'callgrind.out.%p')}`,
+        node,
+        ...args,
+      ],
+      { log: join(dir, `${name}.log`), ...(cwd === undefined ? {} : { cwd }) },
+    )
+    return { pid: started.child.pid!, dumps }
+  }
+  const small = scenarios.find((scenario) => scenario.name === 'small')!
+  const targetFor = (name: Target['name'], port: number, run: { pid: number; dumps: string }) => {
+    const request = requestFor(small, name)
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    for (const header of request.headers) {
+      const at = header.indexOf(':')
+      headers[header.slice(0, at).trim()] = header.slice(at + 1).trim()
+    }
+    return { name, port, path: request.path, headers, body: request.body, ...run }
+  }
+  const proxy = targetFor(
+    'proxy',
+    ports.proxy,
+    underCallgrind('proxy', [
+      join(here, 'minimal-proxy.ts'),
+      '--port',
+      String(ports.proxy),
+      '--upstream',
+      mockUrl,
+    ]),
+  )
+  const switchyard = targetFor(
+    'switchyard',
+    ports.full,
+    underCallgrind('switchyard', [cli, 'serve', '--config', configs.full], dir),
+  )
+  process.stdout.write(
+    `bench:instructions: small unstreamed chat, ${warmup} requests of warm-up, ${windows} windows of ${perWindow} sequential requests; files in ${dir}\n`,
+  )
+  for (const target of [proxy, switchyard, { port: ports.mock }]) {
+    // Starting under valgrind takes tens of seconds.
+    if (!(await waitForPort(target.port, 180_000)))
+      throw new Error(`port ${target.port} never opened`)
+  }
+  const [proxyCounts, switchyardCounts] = await Promise.all([measure(proxy), measure(switchyard)])
+  const format = (counts: number[]) => counts.map((count) => `${(count / 1000).toFixed(1)}k`)
+  const proxyMedian = median(proxyCounts)
+  const switchyardMedian = median(switchyardCounts)
+  const lines = [
+    '| target | instructions per request, by window | median |',
+    '| --- | --- | --- |',
+    `| proxy | ${format(proxyCounts).join(' / ')} | ${(proxyMedian / 1000).toFixed(1)}k |`,
+    `| switchyard | ${format(switchyardCounts).join(' / ')} | ${(switchyardMedian / 1000).toFixed(1)}k |`,
+    '',
+    `Switchyard / proxy: ${(switchyardMedian / proxyMedian).toFixed(2)}x (features: ${Object.entries(
+      configs.features,
+    )
+      .map(([feature, state]) => `${feature} ${state.split(' ')[0]}`)
+      .join(', ')})`,
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+try {
+  await main()
+} finally {
+  await stopAll()
+}
