@@ -239,4 +239,73 @@ describe('switchyard serve', () => {
       await upstream.close()
     }
   })
+
+  test('SIGHUP reloads the config: new workers start, old ones finish their streams, a bad config is refused', async () => {
+    const upstream = await startFakeUpstream((request, response) => {
+      if ((request.body as { stream?: boolean }).stream !== true) {
+        sendJson(response, 200, completion('m', 'pong'))
+        return
+      }
+      return sendEvents(response, streamEvents('m', ['one', 'two', 'three', 'four'], true), {
+        delayMs: 150,
+      })
+    })
+    const cwd = upstreamProject(upstream.url)
+    const file = join(cwd, 'switchyard.yaml')
+    const server = await serve(['--port', '0', '--workers', '1'], { cwd })
+    const waitFor = async (pattern: RegExp, count = 1) => {
+      const deadline = Date.now() + 15_000
+      while ((server.stdout().match(new RegExp(pattern, 'g'))?.length ?? 0) < count) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in ${server.stdout()}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    // A new client per call: a new connection, which goes to a worker still accepting.
+    const client = () =>
+      new OpenAI({ baseURL: `${server.url}/v1`, apiKey: projectKey, maxRetries: 0 })
+    const modelIds = async () => (await client().models.list()).data.map((model) => model.id)
+    try {
+      assert.deepEqual(await modelIds(), ['m'])
+      const stream = await client().chat.completions.create({
+        model: 'm',
+        messages: [{ role: 'user', content: 'ping' }],
+        stream: true,
+      })
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8').replace(
+          'models: [ { id: m,',
+          'models: [ { id: m2, type: text-generation, route: { provider: up } }, { id: m,',
+        ),
+      )
+      writeFileSync(join(cwd, 'switchyard.yaml.ok'), readFileSync(file, 'utf8'))
+      server.child.kill('SIGHUP')
+      let text = ''
+      for await (const part of stream) text += part.choices[0]?.delta.content ?? ''
+      assert.equal(text, 'onetwothreefour', 'the old worker finished its stream')
+      await waitFor(/"msg":"config reloaded"/)
+      await waitFor(/Switchyard stopped/)
+      assert.deepEqual((await modelIds()).sort(), ['m', 'm2'])
+
+      writeFileSync(file, 'models: [ { id: broken } ]\n')
+      server.child.kill('SIGHUP')
+      await waitFor(/config reload refused/)
+      assert.deepEqual((await modelIds()).sort(), ['m', 'm2'], 'the workers keep their config')
+
+      // A config that loads but whose workers cannot start (their store is unreachable).
+      writeFileSync(
+        file,
+        `${readFileSync(join(cwd, 'switchyard.yaml.ok'), 'utf8')}store: { url: "postgres://127.0.0.1:1/none" }\n`,
+      )
+      server.child.kill('SIGHUP')
+      await waitFor(/failed to start; the old workers keep serving/)
+      assert.deepEqual((await modelIds()).sort(), ['m', 'm2'])
+
+      server.child.kill('SIGTERM')
+      assert.equal(await server.exited, 0)
+    } finally {
+      server.child.kill('SIGKILL')
+      await upstream.close()
+    }
+  })
 })

@@ -59,24 +59,53 @@ async function serve(args: string[]): Promise<number> {
     return 2
   }
   // The config is loaded and checked above, so a bad one fails once, before any worker starts.
-  if (workers > 1 && cluster.isPrimary) {
-    return runPrimary(workers, { sharedState: config.redis !== undefined })
+  // `--workers 1` still runs a primary: one serving process whose config SIGHUP can reload.
+  if (values.workers !== undefined && cluster.isPrimary) {
+    const path = resolveConfigPath(values.config)
+    return runPrimary(workers, {
+      sharedState: config.redis !== undefined,
+      checkConfig() {
+        try {
+          loadConfig(path)
+          return undefined
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error
+          return error.message
+        }
+      },
+    })
+  }
+  // Listening for the end before start-up: a primary may ask a worker that is still starting.
+  let stop: ((signal: string) => void) | undefined
+  let asked: string | undefined
+  const ask = (signal: string) => {
+    if (stop === undefined) asked ??= signal
+    else stop(signal)
+  }
+  process.once('SIGTERM', () => ask('SIGTERM'))
+  process.once('SIGINT', () => ask('SIGINT'))
+  if (cluster.isWorker) {
+    process.on('message', (message) => {
+      if (message === shutdownMessage) ask('primary')
+    })
   }
   tuneHeap(process.execArgv, process.env.NODE_OPTIONS)
   const running = await startGateway({ config, source: loaded.source })
   releaseStartupMemory()
+  // SIGHUP's default would end the process mid-stream. A worker leaves reloads to its primary.
+  process.on('SIGHUP', () => {
+    if (cluster.isWorker) return
+    running.logger.warn('SIGHUP: reloading the config needs serve --workers N (1 or more); ignored')
+  })
   await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
+    let stopping = false
+    stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
       running.logger.info({ signal }, 'draining before exit')
       void running.stop().then(resolve)
     }
-    process.once('SIGTERM', () => shutdown('SIGTERM'))
-    process.once('SIGINT', () => shutdown('SIGINT'))
-    if (cluster.isWorker) {
-      process.on('message', (message) => {
-        if (message === shutdownMessage) shutdown('primary')
-      })
-    }
+    if (asked !== undefined) stop(asked)
   })
   // A worker's open channel to the primary would keep it alive after draining.
   if (cluster.isWorker) process.disconnect?.()
