@@ -23,6 +23,19 @@ models: [ { id: m, type: text-generation, route: { provider: up } } ]
   return cwd
 }
 
+/** Answers `pong`, or streams one, two, three, four 150 ms apart: time to act mid-stream. */
+function startSlowStreamUpstream() {
+  return startFakeUpstream((request, response) => {
+    if ((request.body as { stream?: boolean }).stream !== true) {
+      sendJson(response, 200, completion('m', 'pong'))
+      return
+    }
+    return sendEvents(response, streamEvents('m', ['one', 'two', 'three', 'four'], true), {
+      delayMs: 150,
+    })
+  })
+}
+
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'switchyard-cli-'))
 }
@@ -184,15 +197,7 @@ describe('switchyard serve', () => {
     }
   })
   test('--workers 2: both workers serve, SIGTERM drains their live streams, exit code 0', async () => {
-    const upstream = await startFakeUpstream((request, response) => {
-      if ((request.body as { stream?: boolean }).stream !== true) {
-        sendJson(response, 200, completion('m', 'pong'))
-        return
-      }
-      return sendEvents(response, streamEvents('m', ['one', 'two', 'three', 'four'], true), {
-        delayMs: 150,
-      })
-    })
+    const upstream = await startSlowStreamUpstream()
     const cwd = upstreamProject(upstream.url)
     const server = await serve(['--port', '0', '--workers', '2'], { cwd })
     try {
@@ -241,15 +246,7 @@ describe('switchyard serve', () => {
   })
 
   test('SIGHUP reloads the config: new workers start, old ones finish their streams, a bad config is refused', async () => {
-    const upstream = await startFakeUpstream((request, response) => {
-      if ((request.body as { stream?: boolean }).stream !== true) {
-        sendJson(response, 200, completion('m', 'pong'))
-        return
-      }
-      return sendEvents(response, streamEvents('m', ['one', 'two', 'three', 'four'], true), {
-        delayMs: 150,
-      })
-    })
+    const upstream = await startSlowStreamUpstream()
     const cwd = upstreamProject(upstream.url)
     const file = join(cwd, 'switchyard.yaml')
     const server = await serve(['--port', '0', '--workers', '1'], { cwd })
