@@ -43,6 +43,8 @@ export interface GatewayOptions {
   logger?: { warn(details: object, message: string): void }
   /** Starting spend of a key's budget period, from the usage log. */
   seedSpend?: SpendSeed
+  /** A `serve --workers` worker: metrics scrapes answer for the whole group. */
+  inCluster?: boolean
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -87,6 +89,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const catalog = createCatalog(config.models, (options.now ?? Date.now)())
   const metrics = config.server.metrics.enabled
     ? createMetrics({
+        cluster: options.inCluster === true,
         providerOf: (modelId) => {
           const model = catalog.resolve(modelId)
           return model && routeOwner(model.route)

@@ -16,6 +16,8 @@ export interface StartOptions {
   logger?: Logger
   /** Where the config came from, for the start-up log. */
   source?: string
+  /** A `serve --workers` worker (see GatewayOptions). */
+  inCluster?: boolean
 }
 
 export interface RunningGateway {
@@ -52,6 +54,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   }
   const store = await openStore(storeUrl(config), { logger, usageLog: config.store.usage_log })
   const gateway = createGateway(config, {
+    inCluster: options.inCluster === true,
     extraKeys,
     logger,
     store,

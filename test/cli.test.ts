@@ -224,6 +224,15 @@ describe('switchyard serve', () => {
         [1, 2, 3, 4].map(() => client().chat.completions.create(request)),
       )
       for (const reply of replies) assert.equal(reply.choices[0]?.message.content, 'pong')
+      // Each scrape lands on one worker (new connections go round-robin) and counts all four.
+      for (let scrape = 0; scrape < 3; scrape++) {
+        const metrics = await (await fetch(`${server.url}/metrics`)).text()
+        const requests = /^switchyard_requests_total\{[^}]*status="200"[^}]*\} (\d+)$/m.exec(
+          metrics,
+        )
+        assert.equal(requests?.[1], '4', metrics.slice(0, 2000))
+        assert.match(metrics, /^switchyard_request_duration_seconds_count\{[^}]*\} 4$/m)
+      }
       const streams = await Promise.all(
         [1, 2].map(() => client().chat.completions.create({ ...request, stream: true })),
       )

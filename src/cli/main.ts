@@ -64,6 +64,7 @@ async function serve(args: string[]): Promise<number> {
     const path = resolveConfigPath(values.config)
     return runPrimary(workers, {
       sharedState: config.redis !== undefined,
+      metrics: config.server.metrics.enabled,
       checkConfig() {
         try {
           loadConfig(path)
@@ -90,7 +91,11 @@ async function serve(args: string[]): Promise<number> {
     })
   }
   tuneHeap(process.execArgv, process.env.NODE_OPTIONS)
-  const running = await startGateway({ config, source: loaded.source })
+  const running = await startGateway({
+    config,
+    source: loaded.source,
+    inCluster: cluster.isWorker,
+  })
   releaseStartupMemory()
   // SIGHUP's default would end the process mid-stream. A worker leaves reloads to its primary.
   process.on('SIGHUP', () => {

@@ -12,6 +12,7 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import { pino } from 'pino'
+import { aggregateForWorkers } from '../metrics/cluster-metrics.ts'
 
 /** Sent by the primary over the cluster channel: drain and exit, as on SIGTERM. */
 export const shutdownMessage = 'switchyard:shutdown'
@@ -21,6 +22,8 @@ export interface PrimaryOptions {
   sharedState: boolean
   /** Loads the config file again for SIGHUP; a message when it does not load. */
   checkConfig(): string | undefined
+  /** Metrics are on: the primary gathers the workers' metrics for whichever worker is scraped. */
+  metrics: boolean
 }
 
 export function runPrimary(workerCount: number, options: PrimaryOptions): Promise<number> {
@@ -116,6 +119,7 @@ export function runPrimary(workerCount: number, options: PrimaryOptions): Promis
       })
     }
     process.on('SIGHUP', reload)
+    if (options.metrics) aggregateForWorkers()
     logger.info({ workers: workerCount }, 'starting workers')
     if (!options.sharedState) {
       // Workers share no memory: each one counts a key's rpm, tpm and budget on its own.

@@ -46,6 +46,7 @@ const catalogue = {
   limits_unavailable: { status: 503, type: 'api_error' },
 
   store_unavailable: { status: 503, type: 'api_error' },
+  metrics_unavailable: { status: 503, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'timeout_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, CatalogueEntry>

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http'
 import type * as Prom from 'prom-client'
 import type { RequestRecord, RequestRecorder } from '../core/request-record.ts'
 import type { LimitKind } from '../limits/rate-bucket.ts'
+import { askPrimary } from './cluster-metrics.ts'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from './prom-client.ts'
 
 export interface Metrics {
@@ -62,6 +63,8 @@ export interface MetricsOptions {
   providerOf?: (modelId: string) => string | undefined
   /** Process metrics (CPU, memory, event loop lag); on by default. */
   defaultMetrics?: boolean
+  /** A `serve --workers` worker: scrapes answer with the whole group's metrics, from the primary. */
+  cluster?: boolean
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -79,6 +82,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Chat completion requests, by catalog model, provider and HTTP status.',
     labelNames: [...modelLabels, 'status'],
     registers,
+    // Registered first, so every read of the registry (a scrape, a primary gathering workers'
+    // metrics) adds the tallies to all the counters before any of them is read.
+    collect: () => flushTallies(),
   })
   const duration = new Histogram({
     name: 'switchyard_request_duration_seconds',
@@ -228,10 +234,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeInFlight(source) {
       inFlightSource = source
     },
-    render() {
-      flushTallies()
-      return registry.metrics()
-    },
+    render: options.cluster === true ? askPrimary(registry).render : () => registry.metrics(),
     contentType: registry.contentType,
   }
 }

@@ -2,6 +2,7 @@
  * `GET /metrics` (or `server.metrics.path`): the Prometheus text format. Open by default, like
  * most exporters (bind or firewall it); `require_key: true` asks for any client API key.
  */
+import { GatewayError } from '../../core/errors.ts'
 import type { Gateway } from '../../gateway.ts'
 import { authenticate } from '../auth.ts'
 import type { RequestContext } from '../context.ts'
@@ -12,7 +13,18 @@ export function createMetricsHandler(gateway: Gateway) {
   return async function metricsHandler(context: RequestContext): Promise<void> {
     if (metrics === undefined) return
     if (requireKey) await authenticate(context, gateway.keys)
-    const text = await metrics.render()
+    let text: string
+    try {
+      text = await metrics.render()
+    } catch (error) {
+      throw new GatewayError(
+        'metrics_unavailable',
+        `Metrics are unavailable: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      )
+    }
     context.response.writeHead(200, {
       ...context.headers,
       'content-type': metrics.contentType,
