@@ -45,7 +45,11 @@ export function runPrimary(workerCount: number, options: PrimaryOptions): Promis
     }
     const stopAll = () => {
       stopping = true
-      for (const worker of live) if (worker.isConnected()) worker.send(shutdownMessage)
+      for (const worker of live) {
+        // One still starting may not listen for the message yet; it has nothing to drain.
+        if (!started.has(worker)) worker.process.kill('SIGTERM')
+        else if (worker.isConnected()) worker.send(shutdownMessage)
+      }
       finishIfDone()
     }
     const retire = (workers: Iterable<Worker>) => {
@@ -121,7 +125,7 @@ export function runPrimary(workerCount: number, options: PrimaryOptions): Promis
     process.on('SIGHUP', reload)
     if (options.metrics) aggregateForWorkers()
     logger.info({ workers: workerCount }, 'starting workers')
-    if (!options.sharedState) {
+    if (!options.sharedState && workerCount > 1) {
       // Workers share no memory: each one counts a key's rpm, tpm and budget on its own.
       logger.warn(
         { workers: workerCount },
