@@ -8,8 +8,9 @@ import { createTransportFor, httpProviderFields, splitBaseUrl } from '../http-co
 import { createOpenAICompatibleAdapter } from '../openai/index.ts'
 import type { ProviderAdapter, ProviderDefinition, TargetContext } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
-import { createEntraTokenSource, imdsTokenEndpoint, withEntraToken } from './entra-token.ts'
+import { createEntraTokenSource, withEntraToken } from './entra-token.ts'
 import { skipFilterAnnotations } from './skip-filter-annotations.ts'
+import { imdsTokenEndpoint } from './token-request.ts'
 
 /** The newest generally available dated `api-version` of the data-plane inference API. */
 export const defaultAzureApiVersion = '2024-10-21'
