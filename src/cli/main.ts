@@ -62,7 +62,7 @@ async function serve(args: string[]): Promise<number> {
   // `--workers 1` still runs a primary: one serving process whose config SIGHUP can reload.
   if (values.workers !== undefined && cluster.isPrimary) {
     const path = resolveConfigPath(values.config)
-    return runPrimary(workers, {
+    const primary = runPrimary(workers, {
       sharedState: config.redis !== undefined,
       metrics: config.server.metrics.enabled,
       checkConfig() {
@@ -75,6 +75,9 @@ async function serve(args: string[]): Promise<number> {
         }
       },
     })
+    // The primary loaded the config (and so every module) only to check it; it serves nothing.
+    releaseStartupMemory()
+    return primary
   }
   // Listening for the end before start-up: a primary may ask a worker that is still starting.
   let stop: ((signal: string) => void) | undefined
