@@ -69,6 +69,12 @@ models:
     route:
       strategy: { mode: fallback }
       targets: [{ provider: a, model: sf-a }, { provider: b, model: sf-b }]
+  - id: header-timeout
+    type: text-generation
+    route:
+      strategy: { mode: fallback }
+      targets: [{ provider: a, model: ht-a }, { provider: b, model: ht-b }]
+  - { id: header-timeout-single, type: text-generation, route: { provider: a, model: hts-a } }
   - id: stream-drop
     type: text-generation
     route:
@@ -185,6 +191,41 @@ models:
     assert.equal(result.choices[0]?.message.content, 'from b')
     assert.ok(elapsed >= 280 && elapsed < 2000, `fell back after ${elapsed} ms`)
     await a.requests[0]!.closed
+  })
+
+  test("a request timeout header (Portkey's or ours) overrides the route's, per attempt", async () => {
+    // header-timeout has no request_timeout: without the header, a hang would hold the request.
+    a.script([{ type: 'hang' }])
+    const started = performance.now()
+    const fellBack = await post({ model: 'header-timeout' }, { 'x-portkey-request-timeout': '150' })
+    const elapsed = performance.now() - started
+    assert.equal(fellBack.status, 200)
+    assert.equal(fellBack.headers.get('x-switchyard-provider'), 'b')
+    assert.ok(elapsed >= 130 && elapsed < 2000, `fell back after ${elapsed} ms`)
+    await a.requests[0]!.closed
+
+    // A single target that hangs: the client gets the timeout, not a hang.
+    a.script([{ type: 'hang' }])
+    const timedOut = await post(
+      { model: 'header-timeout-single' },
+      { 'x-switchyard-request-timeout': '100' },
+    )
+    assert.equal(timedOut.status, 504)
+    const error = ((await timedOut.json()) as { error: { code: string; message: string } }).error
+    assert.equal(error.code, 'upstream_timeout')
+    assert.match(error.message, /within the request timeout \(100 ms\)/)
+
+    for (const value of ['0', '-5', '1.5', 'soon', '3600001']) {
+      const refused = await post(
+        { model: 'header-timeout-single' },
+        { 'x-switchyard-request-timeout': value },
+      )
+      assert.equal(refused.status, 400, value)
+      assert.match(
+        ((await refused.json()) as { error: { message: string } }).error.message,
+        /x-switchyard-request-timeout: a whole number of milliseconds/,
+      )
+    }
   })
 
   test('streams fall back transparently on a status, a reset, or a cut before the first chunk', async () => {

@@ -29,6 +29,8 @@ export interface RouteContext {
   signal: AbortSignal
   /** Request metadata (`x-switchyard-metadata`), read by conditional routing. */
   metadata?: Readonly<Record<string, string>> | undefined
+  /** The client's own timeout per attempt (a request header), over the route's. */
+  requestTimeoutMs?: number | undefined
   /** The request's URL path, read by conditional routing (`url.pathname`). */
   pathname?: string | undefined
 }
@@ -244,7 +246,8 @@ async function attempt(
   let forwardAbort: (() => void) | undefined
   let timedOut = false
   let timer: NodeJS.Timeout | undefined
-  if (target.requestTimeoutMs !== undefined) {
+  const timeoutMs = context.requestTimeoutMs ?? target.requestTimeoutMs
+  if (timeoutMs !== undefined) {
     const attemptController = new AbortController()
     controller = attemptController
     forwardAbort = () => attemptController.abort(context.signal.reason)
@@ -252,7 +255,7 @@ async function attempt(
     timer = setTimeout(() => {
       timedOut = true
       attemptController.abort()
-    }, target.requestTimeoutMs)
+    }, timeoutMs)
   }
   const stream = request.stream === true
   const options = request.stream_options as { include_usage?: boolean } | null | undefined
@@ -300,7 +303,7 @@ async function attempt(
       : timedOut
         ? new GatewayError(
             'upstream_timeout',
-            `Upstream ${target.provider.name} did not answer within request_timeout (${target.requestTimeoutMs} ms)`,
+            `Upstream ${target.provider.name} did not answer within ${context.requestTimeoutMs === undefined ? 'request_timeout' : 'the request timeout'} (${timeoutMs} ms)`,
           )
         : error instanceof GatewayError
           ? error

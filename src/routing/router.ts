@@ -150,6 +150,29 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return text === undefined || text.trim() === '' ? undefined : text
 }
 
+/** The longest per-request timeout a header may ask for: an hour. */
+const maxRequestTimeoutMs = 3_600_000
+
+/**
+ * `x-switchyard-request-timeout` (or Portkey's `x-portkey-request-timeout`): milliseconds each
+ * upstream attempt of this request may take, over the route's `request_timeout`.
+ */
+export function readRequestTimeout(headers: IncomingHttpHeaders): number | undefined {
+  const header = headerValue(headers, 'x-switchyard-request-timeout')
+    ? 'x-switchyard-request-timeout'
+    : 'x-portkey-request-timeout'
+  const text = headerValue(headers, header)
+  if (text === undefined) return undefined
+  const milliseconds = Number(text.trim())
+  if (!Number.isInteger(milliseconds) || milliseconds < 1 || milliseconds > maxRequestTimeoutMs) {
+    throw new GatewayError(
+      'invalid_request',
+      `${header}: a whole number of milliseconds from 1 to ${maxRequestTimeoutMs}`,
+    )
+  }
+  return milliseconds
+}
+
 /**
  * `x-switchyard-metadata` (or `x-portkey-metadata`): a JSON object of short string values, for
  * conditional routing and the usage log. Numbers and booleans are kept as their text.

@@ -20,8 +20,13 @@ import { GatewayError } from '../../core/errors.ts'
 import { emptyRecord, type RequestRecord } from '../../core/request-record.ts'
 import { validateChatRequest } from '../../core/validate-chat-request.ts'
 import type { Gateway } from '../../gateway.ts'
-import { executeRoute } from '../../routing/execute.ts'
-import { type ChosenRoute, createRouter, readMetadata } from '../../routing/router.ts'
+import { executeRoute, type RouteContext } from '../../routing/execute.ts'
+import {
+  type ChosenRoute,
+  createRouter,
+  readMetadata,
+  readRequestTimeout,
+} from '../../routing/router.ts'
 import { completionText, estimateStreamUsage, estimateUsage } from '../../usage/estimate-usage.ts'
 import { authenticate } from '../auth.ts'
 import { readJsonBody } from '../body.ts'
@@ -47,6 +52,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
 
     const metadata = readMetadata(context.request.headers)
     record.metadata = metadata
+    const requestTimeoutMs = readRequestTimeout(context.request.headers)
     // A route chosen by the request's headers replaces the model's; it may name a model the
     // catalog does not list, as long as the key's allow-list covers it.
     const requestRoute = router.requestRoute(context.request.headers, key)
@@ -93,8 +99,21 @@ export function createChatCompletionsHandler(gateway: Gateway) {
             gateway.responseCache().set(cachedAs, text, route.cache!.maxAgeMs)
             settleFollowers?.(text)
           }
+    // A client that goes away cancels everything still in flight for it.
+    const abort = new AbortController()
+    const { response } = context
+    response.once('close', () => {
+      if (!response.writableFinished) abort.abort()
+    })
+    const routeContext: RouteContext = {
+      modelId,
+      requestedModel: request.model,
+      signal: abort.signal,
+      metadata,
+      requestTimeoutMs,
+    }
     try {
-      await answer(context, record, request, route, modelId, metadata, model?.costs, keep)
+      await answer(context, record, request, route, routeContext, model?.costs, keep)
     } finally {
       // Failed, cut off or too large to keep: whoever waited calls upstream itself.
       settleFollowers?.(undefined)
@@ -111,26 +130,13 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     record: RequestRecord,
     request: ChatRequest,
     route: ChosenRoute,
-    modelId: string,
-    metadata: Readonly<Record<string, string>> | undefined,
+    routeContext: RouteContext,
     costs: Parameters<typeof computeCost>[0],
     store: ((provider: string, upstreamModel: string, completionJson: string) => void) | undefined,
   ): Promise<void> {
-    const { headers } = context
+    const { headers, response } = context
 
-    // A client that goes away cancels everything still in flight for it.
-    const abort = new AbortController()
-    const { response } = context
-    response.once('close', () => {
-      if (!response.writableFinished) abort.abort()
-    })
-
-    const result = await executeRoute(
-      route.node,
-      request,
-      { modelId, requestedModel: request.model, signal: abort.signal, metadata },
-      router.runtime,
-    )
+    const result = await executeRoute(route.node, request, routeContext, router.runtime)
     record.provider = context.log.provider = result.provider
     record.upstreamModel = context.log.upstream_model = result.upstreamModel
     record.attempts = context.log.attempts = result.attempts
