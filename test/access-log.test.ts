@@ -3,6 +3,10 @@
  * destination, flushed by a timer and on shutdown, and never built when `info` is off.
  */
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
@@ -94,6 +98,36 @@ describe('access log', () => {
     if (Date.now() - startedAt < 200) assert.equal(log.accessLines().length, 0)
     await gateway.stop()
     assert.equal(log.accessLines().length, 5)
+  })
+
+  test('a process that exits without stopping still writes its buffered lines', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-access-exit-'))
+    const source = new URL('../src/', import.meta.url).href
+    const script = `
+      import { parseConfig } from '${source}config/load.ts'
+      import { startGateway } from '${source}start.ts'
+      const config = parseConfig(${JSON.stringify(`server: { host: 127.0.0.1, port: 0, data_dir: ${JSON.stringify(dataDir)} }
+auth: { keys: [ { name: exiting, key: ${testKey} } ] }
+${config}`)}, 'exit.yaml', {})
+      const running = await startGateway({ config })
+      const answer = await fetch(running.url + '/v1/models', {
+        headers: { authorization: 'Bearer ${testKey}' },
+      })
+      await answer.text()
+      process.exit(0)
+    `
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    assert.equal(child.status, 0, child.stderr)
+    const line = child.stdout
+      .split('\n')
+      .filter((text) => text.includes('"msg":"request"'))
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+    assert.equal(line.length, 1, child.stdout)
+    assert.equal(line[0]!.path, '/v1/models')
+    assert.equal(line[0]!.key, 'exiting')
   })
 
   test('log_level warn builds no access line', async () => {
