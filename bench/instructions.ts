@@ -6,7 +6,8 @@
  * so this is the figure to decide small changes by. It counts the main thread inside the event
  * loop only: no kernel time, no GC helper threads, no cache misses.
  *
- *   npm run bench:instructions -- [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
+ *   npm run bench:instructions -- [--scenario small|stream|translated|translated-stream]
+ *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
  *
  * Needs valgrind (`apt-get install -y valgrind`). Takes about three minutes.
  */
@@ -26,14 +27,17 @@ const cli = join(here, '..', 'dist/bin/switchyard.js')
 
 const { values } = parseArgs({
   options: {
-    warmup: { type: 'string', default: '10000' },
-    requests: { type: 'string', default: '1000' },
+    scenario: { type: 'string', default: 'small' },
+    /** Defaults: 10,000 and 1,000 requests; a tenth of that for streams (100 chunks each). */
+    warmup: { type: 'string' },
+    requests: { type: 'string' },
     windows: { type: 'string', default: '4' },
     'base-port': { type: 'string', default: '28280' },
   },
 })
-const warmup = Number(values.warmup)
-const perWindow = Number(values.requests)
+const streamed = values.scenario.includes('stream')
+const warmup = Number(values.warmup ?? (streamed ? 1000 : 10_000))
+const perWindow = Number(values.requests ?? (streamed ? 100 : 1000))
 const windows = Number(values.windows)
 const basePort = Number(values['base-port'])
 const ports = { mock: basePort, proxy: basePort + 1, full: basePort + 10, bare: basePort + 11 }
@@ -156,9 +160,14 @@ async function main(): Promise<void> {
     )
     return { pid: started.child.pid!, dumps }
   }
-  const small = scenarios.find((scenario) => scenario.name === 'small')!
+  const scenario = scenarios.find((candidate) => candidate.name === values.scenario)
+  if (scenario === undefined || scenario.tool !== 'wrk' || scenario.pace !== 'burst') {
+    throw new Error(
+      `--scenario: one of small, large, stream, translated, translated-stream (got ${values.scenario})`,
+    )
+  }
   const targetFor = (name: Target['name'], port: number, run: { pid: number; dumps: string }) => {
-    const request = requestFor(small, name)
+    const request = requestFor(scenario, name)
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     for (const header of request.headers) {
       const at = header.indexOf(':')
@@ -183,7 +192,7 @@ async function main(): Promise<void> {
     underCallgrind('switchyard', [cli, 'serve', '--config', configs.full], dir),
   )
   process.stdout.write(
-    `bench:instructions: small unstreamed chat, ${warmup} requests of warm-up, ${windows} windows of ${perWindow} sequential requests; files in ${dir}\n`,
+    `bench:instructions: ${scenario.label.replace(/, \d+ connections$/, '')}, ${warmup} requests of warm-up, ${windows} windows of ${perWindow} sequential requests; files in ${dir}\n`,
   )
   for (const target of [proxy, switchyard, { port: ports.mock }]) {
     // Starting under valgrind takes tens of seconds.
