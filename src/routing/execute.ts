@@ -319,24 +319,54 @@ async function attempt(
   }
 }
 
-/** The stream as the client sees it: the part already read, then the rest. */
-async function* replay(
+/**
+ * The stream as the client sees it: the part already read, then the rest; `finish` once it ends,
+ * fails or is abandoned. An iterator of its own, not an async generator: a generator layer costs
+ * every part of every stream another promise and microtask turn.
+ */
+function replay(
   first: IteratorResult<StreamPart>,
   rest: AsyncIterator<StreamPart>,
   finish: () => void,
-): AsyncGenerator<StreamPart> {
-  try {
-    if (first.done) return
-    yield first.value
-    for (;;) {
-      const next = await rest.next()
-      if (next.done) return
-      yield next.value
-    }
-  } finally {
+): AsyncIterable<StreamPart> {
+  let firstSent = first.done === true
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
     finish()
-    await rest.return?.()
   }
+  const ended: IteratorResult<StreamPart> = { done: true, value: undefined }
+  const iterator: AsyncIterator<StreamPart> = {
+    next() {
+      if (!firstSent) {
+        firstSent = true
+        return Promise.resolve(first)
+      }
+      if (closed) return Promise.resolve(ended)
+      return rest.next().then(
+        (next) => {
+          if (next.done) close()
+          return next
+        },
+        (error: unknown) => {
+          close()
+          throw error
+        },
+      )
+    },
+    async return() {
+      const wasOpen = !closed
+      close()
+      if (wasOpen) await rest.return?.()
+      return ended
+    },
+  }
+  if (first.done) {
+    close()
+    void rest.return?.()
+  }
+  return { [Symbol.asyncIterator]: () => iterator }
 }
 
 function keyOf(target: RouteTarget, execution: Execution): string {
