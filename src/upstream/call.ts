@@ -100,37 +100,78 @@ function translate(provider: Provider, request: ChatRequest, target: TargetConte
   }
 }
 
-async function* readStream(
+/**
+ * The upstream's bytes as stream parts: SSE events parsed, each through the adapter's translator.
+ * One upstream read often carries many events; their parts are handed out from a queue, each
+ * as an already-settled promise, and the upstream is read again only when the queue is empty.
+ * A hand-written iterator rather than an async generator, which would cost every part a
+ * generator resume and a microtask turn more.
+ */
+function readStream(
   body: AsyncIterable<Uint8Array>,
   translator: ReturnType<ProviderAdapter['createStreamTranslator']>,
-): AsyncGenerator<StreamPart> {
-  let pending: StreamPart[] = []
+): AsyncIterable<StreamPart> {
+  let queue: StreamPart[] = []
+  let index = 0
   const parser = createParser({
     onEvent(message: EventSourceMessage) {
       for (const part of translator.push({ event: message.event, data: message.data })) {
-        pending.push(part)
+        queue.push(part)
       }
     },
   })
   const decoder = new TextDecoder()
-  try {
-    for await (const bytes of body) {
-      parser.feed(decoder.decode(bytes, { stream: true }))
-      if (pending.length > 0) {
-        const ready = pending
-        pending = []
-        yield* ready
-      }
-    }
-  } catch (error) {
-    const failure =
-      error instanceof GatewayError
-        ? error
-        : new GatewayError('upstream_error', 'Upstream stream failed', { cause: error })
-    yield { type: 'error', error: failure }
-    return
+  const bytes = body[Symbol.asyncIterator]()
+  /** The upstream ended or failed: what is queued is the last of the stream. */
+  let ended = false
+  const finished: IteratorResult<StreamPart> = { done: true, value: undefined }
+
+  /** The last part of a stream that failed, reading or translating. */
+  const fail = (error: unknown): void => {
+    queue = [
+      {
+        type: 'error',
+        error:
+          error instanceof GatewayError
+            ? error
+            : new GatewayError('upstream_error', 'Upstream stream failed', { cause: error }),
+      },
+    ]
+    index = 0
+    ended = true
   }
-  parser.feed(decoder.decode())
-  yield* pending
-  yield* translator.end()
+
+  const refill = (): Promise<void> =>
+    bytes.next().then((read) => {
+      queue = []
+      index = 0
+      if (read.done) {
+        ended = true
+        parser.feed(decoder.decode())
+        queue.push(...translator.end())
+        return
+      }
+      try {
+        parser.feed(decoder.decode(read.value, { stream: true }))
+      } catch (error) {
+        fail(error)
+      }
+    }, fail)
+
+  const next = (): Promise<IteratorResult<StreamPart>> => {
+    if (index < queue.length) return Promise.resolve({ done: false, value: queue[index++]! })
+    if (ended) return Promise.resolve(finished)
+    return refill().then(next)
+  }
+
+  const iterator: AsyncIterator<StreamPart> = {
+    next,
+    async return() {
+      ended = true
+      queue = []
+      await bytes.return?.()
+      return finished
+    },
+  }
+  return { [Symbol.asyncIterator]: () => iterator }
 }
