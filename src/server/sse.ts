@@ -52,15 +52,26 @@ export async function writeEventStream(
     'x-accel-buffering': 'no',
   })
   // Headers go out with the first chunk, in one write, at once (see the uncork below). Later parts
-  // that are ready in the same tick (one upstream read often carries several events) leave as one
-  // HTTP chunk and one write(2): the response is corked on the first of them and uncorked once the
-  // tick's work is done.
-  let corked = false
-  const uncork = () => {
-    corked = false
-    if (!response.writableEnded) response.uncork()
+  // that are ready in the same tick (one upstream read often carries several events) are joined
+  // and leave as one write: one HTTP chunk and one write(2), and one pass through the response's
+  // stream machinery instead of one per part. The batch is written once the tick's work is done.
+  let batch: string[] = []
+  let flushing = false
+  /** Set when the socket's buffer is full: the next part waits for it to drain. */
+  let blocked: Promise<void> | undefined
+  const flush = () => {
+    flushing = false
+    if (batch.length === 0) return
+    const text = batch.length === 1 ? batch[0]! : batch.join('')
+    batch = []
+    if (response.destroyed || response.writableEnded) return
+    if (!response.write(text)) blocked = drained(response)
   }
   for await (const part of parts) {
+    if (blocked !== undefined) {
+      await blocked
+      blocked = undefined
+    }
     if (response.destroyed) {
       outcome.disconnected = true
       return outcome
@@ -85,20 +96,23 @@ export async function writeEventStream(
         data = JSON.stringify(part.error.toBody())
         break
     }
-    const first = outcome.firstChunkAt === undefined
-    if (first) outcome.firstChunkAt = now()
-    else if (!corked) {
-      corked = true
-      response.cork()
-      process.nextTick(uncork)
+    if (outcome.firstChunkAt === undefined) {
+      outcome.firstChunkAt = now()
+      if (!response.write(`data: ${data}\n\n`)) blocked = drained(response)
+      // node:http corks the socket on a response's first write until the next tick, which comes
+      // only after every part of the upstream read has gone through: with a fast upstream that is
+      // most of the stream. The client's first token leaves now.
+      else if (!response.writableEnded) response.uncork()
+    } else {
+      batch.push(`data: ${data}\n\n`)
+      if (!flushing) {
+        flushing = true
+        process.nextTick(flush)
+      }
     }
-    if (!response.write(`data: ${data}\n\n`)) await drained(response)
-    // node:http corks the socket on a response's first write until the next tick, which comes
-    // only after every part of the upstream read has gone through the generators: with a fast
-    // upstream that is most of the stream. The client's first token leaves now.
-    else if (first && !response.writableEnded) response.uncork()
     if (outcome.error !== undefined) break
   }
+  flush()
   if (response.destroyed) {
     outcome.disconnected = true
     return outcome
