@@ -17,7 +17,7 @@ import type {
 } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
 import { findUsage } from './find-usage.ts'
-import { rewriteModel } from './rewrite-model.ts'
+import { modelFieldFor, rewriteModel } from './rewrite-model.ts'
 
 const configSchema = z.strictObject({
   kind: z.literal('openai'),
@@ -105,7 +105,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       if (!body.includes('"choices"')) return undefined
       const found = findUsage(body)
       if (found === undefined) return undefined
-      const json = rewriteModel(body, target.requestedModel)
+      const json = rewriteModel(body, modelFieldFor(target.requestedModel))
       // No top-level model to rewrite: parseResponse adds one.
       if (json === body) return undefined
       return { json, usage: found.usage ?? undefined }
@@ -128,11 +128,14 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 class PassThroughTranslator implements StreamTranslator {
   readonly #target: TargetContext
   readonly #label: string
+  /** `"model":"<the model the client asked for>"`, written into every chunk. */
+  readonly #modelField: string
   #finished = false
 
   constructor(target: TargetContext, label: string) {
     this.#target = target
     this.#label = label
+    this.#modelField = modelFieldFor(target.requestedModel)
   }
 
   push(event: SseEvent): StreamPart[] {
@@ -155,7 +158,7 @@ class PassThroughTranslator implements StreamTranslator {
         },
       ]
     }
-    const raw = rewriteModel(data, this.#target.requestedModel)
+    const raw = rewriteModel(data, this.#modelField)
     // Only the (rare) chunk that carries usage is parsed; every other chunk passes as bytes.
     if (!data.includes('"usage":{')) return [{ type: 'raw', data: raw }]
     const usage = readUsage(data)

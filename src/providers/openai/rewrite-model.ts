@@ -4,8 +4,14 @@
  */
 const modelField = /"model"\s*:\s*"(?:[^"\\]|\\.)*"/
 
-export function rewriteModel(data: string, model: string): string {
+/** The field as it is written back: built once per answer or stream, not per chunk. */
+export function modelFieldFor(model: string): string {
+  return `"model":${JSON.stringify(model)}`
+}
+
+/** `field` is `modelFieldFor(model)`. */
+export function rewriteModel(data: string, field: string): string {
   const match = modelField.exec(data)
   if (match === null) return data
-  return `${data.slice(0, match.index)}"model":${JSON.stringify(model)}${data.slice(match.index + match[0].length)}`
+  return `${data.slice(0, match.index)}${field}${data.slice(match.index + match[0].length)}`
 }
