@@ -28,7 +28,7 @@ const cli = join(here, '..', 'dist/bin/switchyard.js')
 const { values } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'small' },
-    /** Defaults: 10,000 and 1,000 requests; a tenth of that for streams (100 chunks each). */
+    /** Defaults: 10,000 and 1,000 requests; for streams (100 chunks each) 3,000 and 100. */
     warmup: { type: 'string' },
     requests: { type: 'string' },
     windows: { type: 'string', default: '4' },
@@ -36,7 +36,7 @@ const { values } = parseArgs({
   },
 })
 const streamed = values.scenario.includes('stream')
-const warmup = Number(values.warmup ?? (streamed ? 1000 : 10_000))
+const warmup = Number(values.warmup ?? (streamed ? 3000 : 10_000))
 const perWindow = Number(values.requests ?? (streamed ? 100 : 1000))
 const windows = Number(values.windows)
 const basePort = Number(values['base-port'])
