@@ -30,9 +30,4 @@ export class InFlightAnswers {
   follow(key: string): Promise<string | undefined> | undefined {
     return this.#leaders.get(key)
   }
-
-  /** Keys being answered now. */
-  get size(): number {
-    return this.#leaders.size
-  }
 }

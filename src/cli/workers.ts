@@ -37,6 +37,15 @@ export function runPrimary(workerCount: number, options: PrimaryOptions): Promis
   let stopping = false
   let failed = false
 
+  /**
+   * Asks a worker to drain and exit. One still starting may not listen for the message yet, and it
+   * has no requests to finish: SIGTERM, which it either handles once started or dies of.
+   */
+  const stopWorker = (worker: Worker) => {
+    if (!started.has(worker)) worker.process.kill('SIGTERM')
+    else if (worker.isConnected()) worker.send(shutdownMessage)
+  }
+
   return new Promise((resolve) => {
     const finishIfDone = () => {
       if (!stopping || live.size > 0) return
@@ -45,19 +54,13 @@ export function runPrimary(workerCount: number, options: PrimaryOptions): Promis
     }
     const stopAll = () => {
       stopping = true
-      for (const worker of live) {
-        // One still starting may not listen for the message yet; it has nothing to drain.
-        if (!started.has(worker)) worker.process.kill('SIGTERM')
-        else if (worker.isConnected()) worker.send(shutdownMessage)
-      }
+      for (const worker of live) stopWorker(worker)
       finishIfDone()
     }
     const retire = (workers: Iterable<Worker>) => {
       for (const worker of workers) {
         retiring.add(worker)
-        // One that does not listen yet has no requests to finish.
-        if (!started.has(worker)) worker.process.kill('SIGKILL')
-        else if (worker.isConnected()) worker.send(shutdownMessage)
+        stopWorker(worker)
       }
     }
     const fork = (batch?: Set<Worker>) => {
