@@ -193,7 +193,9 @@ models:
     await a.requests[0]!.closed
   })
 
-  test("a request timeout header (Portkey's or ours) overrides the route's, per attempt", async () => {
+  test("a request timeout header (Portkey's or ours) overrides the route's, per attempt", {
+    timeout: 15_000,
+  }, async () => {
     // header-timeout has no request_timeout: without the header, a hang would hold the request.
     a.script([{ type: 'hang' }])
     const started = performance.now()
