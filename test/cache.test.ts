@@ -288,7 +288,7 @@ cache: { max_entry_bytes: 200 }
   })
 })
 
-describe('response caching: identical requests in flight', () => {
+describe('response caching: identical requests in flight', { timeout: 20_000 }, () => {
   let upstream: FakeUpstream
   let gateway: TestGateway
   let failNext = false

@@ -11,7 +11,7 @@ import { startFakeUpstream } from './helpers/fake-upstream.ts'
 import { startTestGateway, testKey } from './helpers/gateway.ts'
 import { chunk } from './helpers/openai-fixtures.ts'
 
-test('a slow client gets every chunk of a long burst, in order', async () => {
+test('a slow client gets every chunk of a long burst, in order', { timeout: 20_000 }, async () => {
   const words = Array.from({ length: 3000 }, (_, index) => `w${index}:${'x'.repeat(1000)} `)
   const upstream = await startFakeUpstream((_request, response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream' })
