@@ -73,6 +73,20 @@ models:
   })
 
   const lastSent = () => upstream.requests.at(-1)!
+  /** The upstream answers with a cache read and write in its usage. */
+  const answerCached = (tokens: { input: number; read: number; written: number }) =>
+    upstream.handle((_request, response) =>
+      sendJson(
+        response,
+        200,
+        message([{ type: 'text', text: 'Cached.' }], 'end_turn', {
+          input_tokens: tokens.input,
+          output_tokens: 3,
+          cache_read_input_tokens: tokens.read,
+          cache_creation_input_tokens: tokens.written,
+        } as never),
+      ),
+    )
 
   test('plain chat with a system prompt and several turns: headers, path, body and answer', async () => {
     upstream.handle((_request, response) =>
@@ -446,18 +460,7 @@ models:
   })
 
   test('prompt caching: cache_control on parts and tools becomes Anthropic cache breakpoints', async () => {
-    upstream.handle((_request, response) =>
-      sendJson(
-        response,
-        200,
-        message([{ type: 'text', text: 'Cached.' }], 'end_turn', {
-          input_tokens: 12,
-          output_tokens: 3,
-          cache_read_input_tokens: 2048,
-          cache_creation_input_tokens: 0,
-        } as never),
-      ),
-    )
+    answerCached({ input: 12, read: 2048, written: 0 })
     const manual = 'A long manual. '.repeat(200)
     const completion = await gateway.client.chat.completions.create({
       model: 'claude-sonnet',
@@ -531,18 +534,7 @@ models:
   })
 
   test('automatic prompt caching: the request-level breakpoint, from the provider or the client', async () => {
-    upstream.handle((_request, response) =>
-      sendJson(
-        response,
-        200,
-        message([{ type: 'text', text: 'Cached.' }], 'end_turn', {
-          input_tokens: 10,
-          output_tokens: 3,
-          cache_read_input_tokens: 4096,
-          cache_creation_input_tokens: 512,
-        } as never),
-      ),
-    )
+    answerCached({ input: 10, read: 4096, written: 512 })
     const ask = (model: string, extra: Record<string, unknown> = {}, content: unknown = 'Hi') =>
       gateway.client.chat.completions.create({
         model,

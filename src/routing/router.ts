@@ -70,13 +70,10 @@ export function createRouter(
     runtime,
     modelRoute: (modelId) => models.get(modelId),
     requestRoute(headers, key) {
-      const configHeader = headerValue(headers, 'x-switchyard-config')
-        ? 'x-switchyard-config'
-        : headerValue(headers, 'x-portkey-config')
-          ? 'x-portkey-config'
-          : undefined
-      if (configHeader !== undefined) {
-        const value = headerValue(headers, configHeader)!.trim()
+      const config = firstHeader(headers, 'x-switchyard-config', 'x-portkey-config')
+      if (config !== undefined) {
+        const configHeader = config.name
+        const value = config.text.trim()
         const route = value.startsWith('{') ? inlineRoute(value, configHeader) : saved.get(value)
         if (route === undefined) {
           throw new GatewayError('invalid_config', `${configHeader}: no saved config "${value}"`)
@@ -84,14 +81,12 @@ export function createRouter(
         checkModels(route.node, key, configHeader)
         return route
       }
-      const providerHeader = headerValue(headers, 'x-portkey-virtual-key')
-        ? 'x-portkey-virtual-key'
-        : headerValue(headers, 'x-portkey-provider')
-          ? 'x-portkey-provider'
-          : undefined
-      if (providerHeader === undefined) return undefined
-      const provider = headerValue(headers, providerHeader)!.trim()
-      return { node: compileRoute({ provider }, client, providerHeader), cache: undefined }
+      const provider = firstHeader(headers, 'x-portkey-virtual-key', 'x-portkey-provider')
+      if (provider === undefined) return undefined
+      return {
+        node: compileRoute({ provider: provider.text.trim() }, client, provider.name),
+        cache: undefined,
+      }
     },
   }
 
@@ -150,6 +145,18 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return text === undefined || text.trim() === '' ? undefined : text
 }
 
+/** Our header, else Portkey's (or another pair): the first one the request carries, by name. */
+function firstHeader(
+  headers: IncomingHttpHeaders,
+  name: string,
+  fallback: string,
+): { name: string; text: string } | undefined {
+  const text = headerValue(headers, name)
+  if (text !== undefined) return { name, text }
+  const other = headerValue(headers, fallback)
+  return other === undefined ? undefined : { name: fallback, text: other }
+}
+
 /** The longest per-request timeout a header may ask for: an hour. */
 const maxRequestTimeoutMs = 3_600_000
 
@@ -158,11 +165,9 @@ const maxRequestTimeoutMs = 3_600_000
  * upstream attempt of this request may take, over the route's `request_timeout`.
  */
 export function readRequestTimeout(headers: IncomingHttpHeaders): number | undefined {
-  const header = headerValue(headers, 'x-switchyard-request-timeout')
-    ? 'x-switchyard-request-timeout'
-    : 'x-portkey-request-timeout'
-  const text = headerValue(headers, header)
-  if (text === undefined) return undefined
+  const found = firstHeader(headers, 'x-switchyard-request-timeout', 'x-portkey-request-timeout')
+  if (found === undefined) return undefined
+  const { name: header, text } = found
   const milliseconds = Number(text.trim())
   if (!Number.isInteger(milliseconds) || milliseconds < 1 || milliseconds > maxRequestTimeoutMs) {
     throw new GatewayError(
@@ -178,11 +183,9 @@ export function readRequestTimeout(headers: IncomingHttpHeaders): number | undef
  * conditional routing and the usage log. Numbers and booleans are kept as their text.
  */
 export function readMetadata(headers: IncomingHttpHeaders): Record<string, string> | undefined {
-  const header = headerValue(headers, 'x-switchyard-metadata')
-    ? 'x-switchyard-metadata'
-    : 'x-portkey-metadata'
-  const text = headerValue(headers, header)
-  if (text === undefined) return undefined
+  const found = firstHeader(headers, 'x-switchyard-metadata', 'x-portkey-metadata')
+  if (found === undefined) return undefined
+  const { name: header, text } = found
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
