@@ -154,6 +154,33 @@ describe('switchyard serve', () => {
     assert.ok(!second.stderr().includes('generated an API key'), 'shown once only')
   })
 
+  test('serve starts itself again in place with 16 MB semi-spaces; a limit in NODE_OPTIONS is kept', async () => {
+    const nodeArgs = (pid: number | undefined) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .filter((part) => part !== '')
+    const capped = await serve(['--port', '0'], { cwd: tempDir() })
+    try {
+      // The same process (the pid the test spawned) now runs with the flag, and still serves.
+      assert.ok(nodeArgs(capped.child.pid).includes('--max-semi-space-size=16'))
+      assert.equal((await fetch(`${capped.url}/health`)).status, 200)
+    } finally {
+      capped.child.kill('SIGTERM')
+      assert.equal(await capped.exited, 0)
+    }
+    const chosen = await serve(['--port', '0'], {
+      cwd: tempDir(),
+      env: { NODE_OPTIONS: '--max-semi-space-size=8' },
+    })
+    try {
+      const args = nodeArgs(chosen.child.pid)
+      assert.ok(!args.some((part) => part.startsWith('--max-semi-space-size')), args.join(' '))
+    } finally {
+      chosen.child.kill('SIGTERM')
+      assert.equal(await chosen.exited, 0)
+    }
+  })
+
   test('SIGTERM stops accepting, lets a live stream finish, then exits 0', async () => {
     const upstream = await startFakeUpstream((_request, response) =>
       sendEvents(response, streamEvents('m', ['one', 'two', 'three', 'four', 'five'], true), {
