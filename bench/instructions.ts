@@ -189,7 +189,12 @@ async function main(): Promise<void> {
   const switchyard = targetFor(
     'switchyard',
     ports.full,
-    underCallgrind('switchyard', [cli, 'serve', '--config', configs.full], dir),
+    // The flag `serve` would otherwise start itself again with, out of valgrind's sight.
+    underCallgrind(
+      'switchyard',
+      ['--max-semi-space-size=16', cli, 'serve', '--config', configs.full],
+      dir,
+    ),
   )
   process.stdout.write(
     `bench:instructions: ${scenario.label.replace(/, \d+ connections$/, '')}, ${warmup} requests of warm-up, ${windows} windows of ${perWindow} sequential requests; files in ${dir}\n`,

@@ -299,5 +299,30 @@ for (const engine of storeEngines()) {
       const byCatalogModel = await store.usage.listRequests({ limit: 10, model: 'albert-small' })
       assert.equal(byCatalogModel.requests.length, 2)
     })
+
+    test('a batch of any size lands whole and in order; a batch with a bad row lands none', async () => {
+      // 203 rows: statements of 128, 64, 8, 2 and 1 rows on SQLite.
+      const rows = Array.from({ length: 203 }, (_, index) =>
+        record({
+          requestId: `bulk-${index}`,
+          keyId: 'key_bulk',
+          startedAt: june1 + 10 * day + index,
+        }),
+      )
+      await store.usage.insert(rows)
+      const landed = await store.usage.listRequests({ limit: 500, keyId: 'key_bulk' })
+      assert.deepEqual(
+        landed.requests.map((request) => request.requestId).reverse(),
+        rows.map((row) => row.requestId),
+      )
+      // The last row breaks a NOT NULL column: the 200 rows before it must not stay either.
+      const broken = Array.from({ length: 201 }, (_, index) =>
+        record({ requestId: `broken-${index}`, keyId: 'key_broken', startedAt: june1 + 11 * day }),
+      )
+      broken[200]!.status = null as unknown as number
+      await assert.rejects(store.usage.insert(broken))
+      const none = await store.usage.listRequests({ limit: 10, keyId: 'key_broken' })
+      assert.equal(none.requests.length, 0)
+    })
   })
 }

@@ -4,7 +4,13 @@
  * transaction-scoped advisory lock, so replicas starting together migrate one after the other.
  */
 import type { Pool, PoolClient } from 'pg'
-import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './sql-driver.ts'
+import {
+  insertSql,
+  type SqlDriver,
+  type SqlExecutor,
+  type SqlRow,
+  type SqlValue,
+} from './sql-driver.ts'
 
 /** Any constant shared by every Switchyard process: "switchyard" in ASCII, as a bigint. */
 const migrationLockId = '8319395793566789475'
@@ -48,6 +54,10 @@ export async function openPostgresDriver(url: string, onIdleError: (error: Error
         client.release()
       }
     },
+    async insertRows(table, columns, values) {
+      // One round trip: the server parses the statement, whatever its size.
+      await pooled.run(insertSql(table, columns, values.length / columns.length), values)
+    },
     async close() {
       await pool.end()
     },
@@ -63,7 +73,8 @@ function positional(sql: string): string {
   if (text === undefined) {
     let index = 0
     text = sql.replace(/\?/g, () => `$${++index}`)
-    if (converted.size < 200) converted.set(sql, text)
+    // Multi-row inserts are long and vary in size: only the short, repeating statements are kept.
+    if (converted.size < 200 && sql.length <= 2048) converted.set(sql, text)
   }
   return text
 }

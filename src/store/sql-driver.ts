@@ -25,7 +25,18 @@ export interface SqlDriver extends SqlExecutor {
     work: (executor: SqlExecutor) => Promise<T>,
     options?: { exclusive?: boolean },
   ): Promise<T>
+  /**
+   * Inserts rows given as one flat list of values, `columns.length` to a row, all or none, in
+   * the statements this engine runs best.
+   */
+  insertRows(table: string, columns: readonly string[], values: readonly SqlValue[]): Promise<void>
   close(): Promise<void>
+}
+
+/** `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows. */
+export function insertSql(table: string, columns: readonly string[], rows: number): string {
+  const row = `(${columns.map(() => '?').join(', ')})`
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}`
 }
 
 /** Reads an integer or float column: PostgreSQL returns BIGINT and SUM() results as strings. */

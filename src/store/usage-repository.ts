@@ -89,7 +89,6 @@ const insertColumns = [
   'cache_hit',
   'metadata',
 ]
-const rowPlaceholders = `(${insertColumns.map(() => '?').join(', ')})`
 
 // Whitelisted: the group expression is the only SQL built from a query parameter.
 const groupColumns: Record<UsageGroup, string> = {
@@ -103,12 +102,9 @@ export function createUsageRepository(driver: SqlDriver): UsageRepository {
   return {
     async insert(records) {
       if (records.length === 0) return
-      const params: SqlValue[] = []
-      for (const record of records) params.push(...rowValues(record))
-      await driver.run(
-        `INSERT INTO usage_log (${insertColumns.join(', ')}) VALUES ${records.map(() => rowPlaceholders).join(', ')}`,
-        params,
-      )
+      const values: SqlValue[] = []
+      for (const record of records) values.push(...rowValues(record))
+      await driver.insertRows('usage_log', insertColumns, values)
     },
 
     async summarize({ from, to, groupBy }) {
