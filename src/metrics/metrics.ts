@@ -151,7 +151,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   })
 
-  const seriesCache = new Map<string, Series>()
+  /**
+   * Series by model, provider, status and stream (index 0 or 1). Nested maps of the labels as
+   * they come, rather than one map keyed by a string joined per request: a fresh joined key is
+   * flattened and hashed on every lookup.
+   */
+  const seriesCache = new Map<string, Map<string, Map<number, (Series | undefined)[]>>>()
   /** Series with tallies not yet added to prom-client's counters. */
   let dirty: Series[] = []
 
@@ -171,15 +176,31 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // Our own 429s carry the same code as an upstream's; these are not upstream errors.
   const limited = new WeakSet<RequestRecord>()
 
-  function seriesFor(model: string, provider: string, status: string, stream: string): Series {
-    const id = `${model}\n${provider}\n${status}\n${stream}`
-    let series = seriesCache.get(id)
+  function seriesFor(model: string, provider: string, status: number, stream: boolean): Series {
+    let byProvider = seriesCache.get(model)
+    if (byProvider === undefined) {
+      byProvider = new Map()
+      seriesCache.set(model, byProvider)
+    }
+    let byStatus = byProvider.get(provider)
+    if (byStatus === undefined) {
+      byStatus = new Map()
+      byProvider.set(provider, byStatus)
+    }
+    let byStream = byStatus.get(status)
+    if (byStream === undefined) {
+      byStream = [undefined, undefined]
+      byStatus.set(status, byStream)
+    }
+    const index = stream ? 1 : 0
+    let series = byStream[index]
     if (series === undefined) {
+      const streamLabel = String(stream)
       series = {
-        duration: duration.labels(model, provider, stream),
+        duration: duration.labels(model, provider, streamLabel),
         firstToken: firstToken.labels(model, provider),
         counters: {
-          requests: requests.labels(model, provider, status),
+          requests: requests.labels(model, provider, String(status)),
           promptTokens: promptTokens.labels(model, provider),
           completionTokens: completionTokens.labels(model, provider),
           cost: cost.labels(model, provider),
@@ -187,7 +208,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         pending: { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 },
         dirty: false,
       }
-      seriesCache.set(id, series)
+      byStream[index] = series
     }
     return series
   }
@@ -199,12 +220,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
           record.provider ??
           (record.modelId === undefined ? undefined : options.providerOf?.(record.modelId)) ??
           'none'
-        const series = seriesFor(
-          record.modelId ?? 'none',
-          provider,
-          String(record.status),
-          String(record.stream),
-        )
+        const series = seriesFor(record.modelId ?? 'none', provider, record.status, record.stream)
         const { pending } = series
         pending.requests++
         if (record.promptTokens > 0) pending.promptTokens += record.promptTokens

@@ -41,6 +41,8 @@ export interface RouteTarget {
   requestTimeoutMs: number | undefined
   /** Breaker and load statistics key prefix: the provider, and the custom host if any. */
   statsKey: string
+  /** The whole key (prefix and upstream model) when the model is fixed: built once, here. */
+  modelStatsKey: string | undefined
 }
 
 export interface RouteGroup {
@@ -173,6 +175,7 @@ export function compileRoute(
       retry: inherited.retry,
       requestTimeoutMs: inherited.requestTimeoutMs,
       statsKey,
+      modelStatsKey: model === undefined ? undefined : targetStatsKey(statsKey, model),
     }
   }
 
@@ -230,4 +233,9 @@ export function* routeTargets(node: RouteNode): Generator<RouteTarget> {
     return
   }
   for (const child of node.targets) yield* routeTargets(child)
+}
+
+/** The breaker and statistics key of one target and upstream model. */
+export function targetStatsKey(statsKey: string, upstreamModel: string): string {
+  return `${statsKey}\u0000${upstreamModel}`
 }

@@ -14,7 +14,12 @@ import { type AttemptResult, callTarget } from '../upstream/call.ts'
 import { classifyFailure, countsAgainstTarget, fallsBack, isRetriable } from './attempt-failure.ts'
 import { retryDelay } from './backoff-delay.ts'
 import { type CircuitBreakers, createCircuitBreakers } from './circuit-breaker.ts'
-import type { RouteGroup, RouteNode, RouteTarget } from './compile-route.ts'
+import {
+  type RouteGroup,
+  type RouteNode,
+  type RouteTarget,
+  targetStatsKey,
+} from './compile-route.ts'
 import { pickLeastBusy } from './pick-least-busy.ts'
 import { pickLowestLatency } from './pick-lowest-latency.ts'
 import { pickWeighted } from './pick-weighted.ts'
@@ -196,7 +201,7 @@ function pickConditional(group: RouteGroup, execution: Execution): RouteNode {
 async function runTarget(target: RouteTarget, execution: Execution): Promise<Served> {
   const { context, runtime } = execution
   const upstreamModel = target.model ?? context.modelId
-  const key = `${target.statsKey}\u0000${upstreamModel}`
+  const key = target.modelStatsKey ?? targetStatsKey(target.statsKey, upstreamModel)
   let lastError: GatewayError | undefined
   for (let retry = 0; ; retry++) {
     if (context.signal.aborted) throw disconnected()

@@ -42,22 +42,27 @@ const modelPrefix = '/v1/models/'
 
 export function createGatewayServer(gateway: Gateway, logger: Logger): GatewayServer {
   const models = createModelHandlers(gateway)
-  const routes = new Map<string, Handler>([
-    ['GET /health', (context) => sendJson(context, 200, healthBody)],
-    ['GET /v1/models', models.list],
-    ['POST /v1/chat/completions', createChatCompletionsHandler(gateway)],
-  ])
+  // By path, then method: a key joined per request would be flattened and hashed every time.
+  const routes = new Map<string, Map<string, Handler>>()
+  const addRoute = (method: string, path: string, handler: Handler) => {
+    const byMethod = routes.get(path) ?? new Map<string, Handler>()
+    byMethod.set(method, handler)
+    routes.set(path, byMethod)
+  }
+  addRoute('GET', '/health', (context) => sendJson(context, 200, healthBody))
+  addRoute('GET', '/v1/models', models.list)
+  addRoute('POST', '/v1/chat/completions', createChatCompletionsHandler(gateway))
   const admin = createAdminHandler(gateway)
   const accessLog = createAccessLog(logger)
   let inFlight = 0
   let draining = false
   if (gateway.metrics !== undefined) {
     gateway.metrics.observeInFlight(() => inFlight)
-    routes.set(`GET ${gateway.config.server.metrics.path}`, createMetricsHandler(gateway))
+    addRoute('GET', gateway.config.server.metrics.path, createMetricsHandler(gateway))
   }
 
   function route(method: string, path: string): Handler | undefined {
-    const handler = routes.get(`${method} ${path}`)
+    const handler = routes.get(path)?.get(method)
     if (handler !== undefined) return handler
     if (method === 'GET' && path.startsWith(modelPrefix) && path.length > modelPrefix.length) {
       const name = decodePathPart(path.slice(modelPrefix.length))
