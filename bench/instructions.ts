@@ -8,6 +8,7 @@
  *
  *   npm run bench:instructions -- [--scenario small|stream|translated|translated-stream]
  *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
+ *                                  [--profile]
  *
  * Needs valgrind (`apt-get install -y valgrind`). Takes about three minutes.
  */
@@ -18,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { formatProfile, readCallgrindProfile } from './callgrind-profile.ts'
 import { planConfigs } from './gateway-config.ts'
 import { hasCommand, sleep, startProcess, stopAll, waitForPort } from './processes.ts'
 import { requestFor, scenarios } from './scenarios.ts'
@@ -32,6 +34,8 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     requests: { type: 'string' },
     windows: { type: 'string', default: '4' },
+    /** Also print Switchyard's instructions by function (JIT code named with --perf-basic-prof). */
+    profile: { type: 'boolean', default: false },
     'base-port': { type: 'string', default: '28280' },
   },
 })
@@ -94,13 +98,18 @@ async function send(target: Target, count: number, connections: number): Promise
   agent.destroy()
 }
 
-/** The instruction total of the newest callgrind dump in `directory`. */
-function newestDumpTotal(directory: string): number {
+function newestDump(directory: string): string {
   const newest = readdirSync(directory)
     .filter((file) => file.startsWith('callgrind.out'))
     .map((file) => join(directory, file))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
   if (newest === undefined) throw new Error(`no callgrind dump in ${directory}`)
+  return newest
+}
+
+/** The instruction total of the newest callgrind dump in `directory`. */
+function newestDumpTotal(directory: string): number {
+  const newest = newestDump(directory)
   const summary = /^summary: (\d+)/m.exec(readFileSync(newest, 'utf8'))
   if (summary === null) throw new Error(`no summary line in ${newest}`)
   return Number(summary[1])
@@ -192,7 +201,14 @@ async function main(): Promise<void> {
     // The flag `serve` would otherwise start itself again with, out of valgrind's sight.
     underCallgrind(
       'switchyard',
-      ['--max-semi-space-size=16', cli, 'serve', '--config', configs.full],
+      [
+        '--max-semi-space-size=16',
+        ...(values.profile ? ['--perf-basic-prof'] : []),
+        cli,
+        'serve',
+        '--config',
+        configs.full,
+      ],
       dir,
     ),
   )
@@ -221,6 +237,15 @@ async function main(): Promise<void> {
       .join(', ')})`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
+  if (values.profile) {
+    const root = join(here, '..')
+    const costs = readCallgrindProfile(
+      newestDump(switchyard.dumps),
+      `/tmp/perf-${switchyard.pid}.map`,
+      root,
+    )
+    process.stdout.write(`\nSwitchyard, last window:\n${formatProfile(costs, perWindow)}\n`)
+  }
 }
 
 try {
