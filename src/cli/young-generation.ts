@@ -27,5 +27,11 @@ export function youngGenerationArgs(
 export function limitYoungGeneration(): void {
   const execArgs = youngGenerationArgs(process.argv[2], process.execArgv, process.env.NODE_OPTIONS)
   if (execArgs === undefined || typeof process.execve !== 'function') return
-  process.execve(process.execPath, [process.execPath, ...execArgs, ...process.argv.slice(1)])
+  try {
+    process.execve(process.execPath, [process.execPath, ...execArgs, ...process.argv.slice(1)])
+  } catch (error) {
+    // execve(2) failed and this process is unchanged: serve with V8's own sizing.
+    const reason = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`switchyard: could not restart with --max-semi-space-size (${reason})\n`)
+  }
 }
