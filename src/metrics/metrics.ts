@@ -5,8 +5,10 @@
  * ids, configured provider names, HTTP statuses and error codes from our catalogue: never raw
  * client input, never keys.
  */
+
 import type { ServerResponse } from 'node:http'
 import type * as Prom from 'prom-client'
+import { childMap } from '../core/child-map.ts'
 import type { RequestRecord, RequestRecorder } from '../core/request-record.ts'
 import type { LimitKind } from '../limits/rate-bucket.ts'
 import { askPrimary } from './cluster-metrics.ts'
@@ -177,16 +179,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const limited = new WeakSet<RequestRecord>()
 
   function seriesFor(model: string, provider: string, status: number, stream: boolean): Series {
-    let byProvider = seriesCache.get(model)
-    if (byProvider === undefined) {
-      byProvider = new Map()
-      seriesCache.set(model, byProvider)
-    }
-    let byStatus = byProvider.get(provider)
-    if (byStatus === undefined) {
-      byStatus = new Map()
-      byProvider.set(provider, byStatus)
-    }
+    const byStatus = childMap(childMap(seriesCache, model), provider)
     let byStream = byStatus.get(status)
     if (byStream === undefined) {
       byStream = [undefined, undefined]

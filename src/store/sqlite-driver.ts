@@ -8,6 +8,7 @@
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from '../core/builtins.ts'
+import { childMap } from '../core/child-map.ts'
 import {
   insertSql,
   type SqlDriver,
@@ -67,12 +68,7 @@ export function openSqliteDriver(file: string): SqlDriver {
   /** Prepared inserts by table and columns, then by row count (one of `chunkRows`). */
   const inserts = new Map<string, Map<number, StatementSync>>()
   const insertStatement = (table: string, columns: readonly string[], rows: number) => {
-    const shape = `${table} ${columns.join(',')}`
-    let bySize = inserts.get(shape)
-    if (bySize === undefined) {
-      bySize = new Map()
-      inserts.set(shape, bySize)
-    }
+    const bySize = childMap(inserts, `${table} ${columns.join(',')}`)
     let statement = bySize.get(rows)
     if (statement === undefined) {
       statement = database.prepare(insertSql(table, columns, rows))
