@@ -31,6 +31,16 @@ const healthBody = JSON.stringify({ status: 'ok' })
 // A client's request id is echoed only when it is safe in a header and in logs.
 const requestIdPattern = /^[\w.:@/+=-]{1,200}$/
 
+/**
+ * A UUID as one flat string. `randomUUID` joins its parts with `+`, which V8 keeps as a rope, and
+ * one rope among the access line's fields sends the whole `JSON.stringify` down V8's slow path
+ * (about 8.6k instructions against 3.7k). An all-ASCII `toLowerCase` copies it flat; a UUID is
+ * lower-case already.
+ */
+function newRequestId(): string {
+  return randomUUID().toLowerCase()
+}
+
 function decodePathPart(part: string): string | undefined {
   try {
     return decodeURIComponent(part)
@@ -79,7 +89,7 @@ export function createGatewayServer(gateway: Gateway, logger: Logger): GatewaySe
     const id =
       typeof incomingId === 'string' && requestIdPattern.test(incomingId)
         ? incomingId
-        : randomUUID()
+        : newRequestId()
     const context: RequestContext = {
       id,
       request,
