@@ -40,7 +40,9 @@ export interface RouteContext {
   pathname?: string | undefined
 }
 
-export type RouteResult = AttemptResult & {
+export interface RouteResult {
+  /** What the serving attempt got: a completion, or a stream whose first part has arrived. */
+  attempt: AttemptResult
   provider: string
   upstreamModel: string
   /** Upstream attempts made, retries and fallbacks included. */
@@ -130,7 +132,7 @@ export async function executeRoute(
   }
   const served = await run(route, execution)
   return {
-    ...served.result,
+    attempt: served.result,
     provider: served.target.provider.name,
     upstreamModel: served.upstreamModel,
     attempts: execution.attempts,

@@ -24,9 +24,9 @@ export function createTargetStats(): TargetStats {
       inFlight.set(key, (inFlight.get(key) ?? 0) + 1)
     },
     end(key) {
-      const count = (inFlight.get(key) ?? 1) - 1
-      if (count <= 0) inFlight.delete(key)
-      else inFlight.set(key, count)
+      // A key at zero stays: deleting it and adding it back on the next request made the map
+      // shrink and grow once a request. The keys are those `latency` keeps too.
+      inFlight.set(key, Math.max(0, (inFlight.get(key) ?? 1) - 1))
     },
     recordLatency(key, milliseconds) {
       const previous = latency.get(key)

@@ -144,27 +144,30 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     headers['x-switchyard-model'] = result.upstreamModel
     headers['x-switchyard-attempts'] = String(result.attempts)
     if (result.path !== '') headers['x-switchyard-route-path'] = result.path
-    if (result.dropped.length > 0) headers['x-switchyard-dropped-params'] = result.dropped.join(',')
+    const { attempt } = result
+    if (attempt.dropped.length > 0) {
+      headers['x-switchyard-dropped-params'] = attempt.dropped.join(',')
+    }
     const keep =
       store === undefined
         ? undefined
         : (completionJson: string) => store(result.provider, result.upstreamModel, completionJson)
 
-    if (result.type === 'completion') {
-      const { usage } = result
+    if (attempt.type === 'completion') {
+      const { usage } = attempt
       recordUsage(record, usage, costs)
-      sendJson(context, 200, result.json)
-      keep?.(result.json)
+      sendJson(context, 200, attempt.json)
+      keep?.(attempt.json)
       // Estimated after the answer went out: the client never waits for the tokenizer.
       if (!usage) {
-        const estimate = await estimateUsage(request, completionText(result.completion()))
+        const estimate = await estimateUsage(request, completionText(attempt.completion()))
         recordUsage(record, estimate, costs, true)
       }
       return
     }
     gateway.metrics?.trackStream(response)
     const assembler = keep === undefined ? undefined : new CompletionAssembler()
-    const parts = assembler === undefined ? result.parts : copyInto(result.parts, assembler)
+    const parts = assembler === undefined ? attempt.parts : copyInto(attempt.parts, assembler)
     const outcome = await writeEventStream(response, parts, headers)
     const assembled = outcome.error || outcome.disconnected ? undefined : assembler?.completion()
     if (assembled !== undefined) keep?.(JSON.stringify(assembled))
