@@ -16,7 +16,15 @@ type Controller = Dispatcher.DispatchController
 const highWaterChunks = 64
 const lowWaterChunks = 8
 
-export class UpstreamExchange implements Dispatcher.DispatchHandler {
+/**
+ * The exchange is both undici's handler and the response its caller reads: one object per
+ * upstream call, with the body's iterator and the headers on the prototype. The headers are
+ * copied into a flat record only when read (error answers); a success never reads them.
+ */
+export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamResponse {
+  status = 0
+  #rawHeaders: Record<string, string | string[] | undefined> = {}
+  #headers: Record<string, string | undefined> | undefined
   readonly #signal: AbortSignal
   readonly #toError: (error: unknown) => GatewayError
   readonly #resolve: (response: UpstreamResponse) => void
@@ -58,12 +66,26 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return // 1xx informational answers come before the real one
     this.#responded = true
-    this.#resolve({
-      status: statusCode,
-      headers: flattenHeaders(headers),
-      body: { [Symbol.asyncIterator]: () => this.#iterate() },
-      text: () => this.#text(),
-    })
+    this.status = statusCode
+    this.#rawHeaders = headers
+    this.#resolve(this)
+  }
+
+  get headers(): Record<string, string | undefined> {
+    this.#headers ??= flattenHeaders(this.#rawHeaders)
+    return this.#headers
+  }
+
+  get body(): AsyncIterable<Uint8Array> {
+    return this
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#iterate()
+  }
+
+  text(): Promise<string> {
+    return this.#text()
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
