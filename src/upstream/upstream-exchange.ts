@@ -23,7 +23,7 @@ const lowWaterChunks = 8
  */
 export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamResponse {
   status = 0
-  #rawHeaders: Record<string, string | string[] | undefined> = {}
+  #rawHeaders: Record<string, string | string[] | undefined> | undefined
   #headers: Record<string, string | undefined> | undefined
   readonly #signal: AbortSignal
   readonly #toError: (error: unknown) => GatewayError
@@ -72,7 +72,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamRes
   }
 
   get headers(): Record<string, string | undefined> {
-    this.#headers ??= flattenHeaders(this.#rawHeaders)
+    this.#headers ??= flattenHeaders(this.#rawHeaders ?? {})
     return this.#headers
   }
 
