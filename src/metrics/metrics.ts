@@ -12,7 +12,8 @@ import { childMap } from '../core/child-map.ts'
 import type { RequestRecord, RequestRecorder } from '../core/request-record.ts'
 import type { LimitKind } from '../limits/rate-bucket.ts'
 import { askPrimary } from './cluster-metrics.ts'
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from './prom-client.ts'
+import { Counter, collectDefaultMetrics, Gauge, Registry } from './prom-client.ts'
+import { createTalliedHistogram, type HistogramSeries } from './tallied-histogram.ts'
 
 export interface Metrics {
   recorder: RequestRecorder
@@ -40,12 +41,12 @@ const upstreamCodes = new Set([
 /**
  * One label combination. Its counters are tallied here, in plain numbers, and added to
  * prom-client's counters when metrics are rendered: a prom-client `inc` validates and hashes the
- * labels on every call, which was most of what the recorder cost per request. Histogram
- * observations cannot be summed, so they go to prom-client as they happen.
+ * labels on every call, which was most of what the recorder cost per request. The histograms
+ * are tallied the same way, in ./tallied-histogram.ts.
  */
 interface Series {
-  duration: Prom.Histogram.Internal<string>
-  firstToken: Prom.Histogram.Internal<string>
+  duration: HistogramSeries
+  firstToken: HistogramSeries
   counters: {
     requests: Prom.Counter.Internal
     promptTokens: Prom.Counter.Internal
@@ -88,17 +89,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     // metrics) adds the tallies to all the counters before any of them is read.
     collect: () => flushTallies(),
   })
-  const duration = new Histogram({
+  const duration = createTalliedHistogram({
     name: 'switchyard_request_duration_seconds',
     help: 'Time from request to the end of the response (the whole stream for streams).',
-    labelNames: [...modelLabels, 'stream'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300],
     registers,
   })
-  const firstToken = new Histogram({
+  const firstToken = createTalliedHistogram({
     name: 'switchyard_time_to_first_token_seconds',
     help: 'Time from request to the first streamed chunk.',
-    labelNames: modelLabels,
     buckets: [0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3, 6, 12, 30],
     registers,
   })
@@ -190,8 +189,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (series === undefined) {
       const streamLabel = String(stream)
       series = {
-        duration: duration.labels(model, provider, streamLabel),
-        firstToken: firstToken.labels(model, provider),
+        duration: duration.series({ model, provider, stream: streamLabel }),
+        firstToken: firstToken.series({ model, provider }),
         counters: {
           requests: requests.labels(model, provider, String(status)),
           promptTokens: promptTokens.labels(model, provider),
