@@ -203,7 +203,7 @@ function pickConditional(group: RouteGroup, execution: Execution): RouteNode {
 async function runTarget(target: RouteTarget, execution: Execution): Promise<Served> {
   const { context, runtime } = execution
   const upstreamModel = target.model ?? context.modelId
-  const key = target.modelStatsKey ?? targetStatsKey(target.statsKey, upstreamModel)
+  const key = keyOf(target, execution)
   let lastError: GatewayError | undefined
   for (let retry = 0; ; retry++) {
     if (context.signal.aborted) throw disconnected()
@@ -376,8 +376,12 @@ function replay(
   return { [Symbol.asyncIterator]: () => iterator }
 }
 
+/** The target's breaker and statistics key: built at compile time when its model is fixed. */
 function keyOf(target: RouteTarget, execution: Execution): string {
-  return `${target.statsKey}\u0000${target.model ?? execution.context.modelId}`
+  return (
+    target.modelStatsKey ??
+    targetStatsKey(target.statsKey, target.model ?? execution.context.modelId)
+  )
 }
 
 function isHealthy(node: RouteNode, execution: Execution): boolean {
