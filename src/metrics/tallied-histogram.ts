@@ -1,9 +1,10 @@
 /**
  * A Prometheus histogram kept as plain bucket counts per label set and handed to prom-client's
  * registry when it is read (rendering, cluster aggregation and formatting stay prom-client's).
- * prom-client's own `observe` hashes the labels into a fresh string, internalizes it and keys the
- * buckets by their float bounds on every call, about 5k instructions; here an observation is a
- * walk over the bounds and three additions on a series the caller already holds.
+ * prom-client's own `observe` converts and hashes the labels into a fresh string and keys the
+ * buckets by their float bounds on every call (its runtime calls alone were about 1.5k
+ * instructions per request); here an observation is a walk over the bounds and three additions
+ * on a series the caller already holds.
  */
 import type * as Prom from 'prom-client'
 
