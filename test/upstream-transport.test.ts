@@ -35,7 +35,13 @@ describe('HTTP transport', () => {
   test('sends method, path, headers and body; reads a body written in many pieces whole', async () => {
     const pieces = Array.from({ length: 300 }, (_, index) => `piece ${index} ${'é'.repeat(50)};`)
     upstream.handle(async (_request, response) => {
-      response.writeHead(201, { 'content-type': 'application/json', 'x-multi': ['a', 'b'] })
+      // An informational answer first: the exchange answers with the final one.
+      response.writeEarlyHints({ link: '</style.css>; rel=preload' })
+      response.writeHead(201, {
+        'content-type': 'application/json',
+        'x-multi': ['a', 'b'],
+        'Retry-After': '7',
+      })
       for (const piece of pieces) {
         response.write(piece)
         await new Promise((resolve) => setImmediate(resolve))
@@ -45,6 +51,8 @@ describe('HTTP transport', () => {
     const response = await post(new AbortController().signal)
     assert.equal(response.status, 201)
     assert.equal(response.headers['x-multi'], 'a, b')
+    assert.equal(response.headers['retry-after'], '7')
+    assert.equal(response.headers['content-type'], 'application/json')
     assert.equal(await response.text(), pieces.join(''))
     const received = upstream.requests.at(-1)!
     assert.equal(received.method, 'POST')
