@@ -8,7 +8,10 @@
  *
  *   npm run bench:instructions -- [--scenario small|stream|translated|translated-stream]
  *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
- *                                  [--profile]
+ *                                  [--connections 1] [--profile]
+ *
+ * `--connections 32` keeps that many requests in flight in the counted windows, as the main
+ * bench's load does: a process then handles several requests per turn of its event loop.
  *
  * Needs valgrind (`apt-get install -y valgrind`). Takes about three minutes.
  */
@@ -34,6 +37,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     requests: { type: 'string' },
     windows: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '1' },
     /** Also print Switchyard's instructions by function (JIT code named with --perf-basic-prof). */
     profile: { type: 'boolean', default: false },
     'base-port': { type: 'string', default: '28280' },
@@ -43,6 +47,7 @@ const streamed = values.scenario.includes('stream')
 const warmup = Number(values.warmup ?? (streamed ? 3000 : 10_000))
 const perWindow = Number(values.requests ?? (streamed ? 100 : 1000))
 const windows = Number(values.windows)
+const connections = Number(values.connections)
 const basePort = Number(values['base-port'])
 const ports = { mock: basePort, proxy: basePort + 1, full: basePort + 10, bare: basePort + 11 }
 
@@ -120,7 +125,7 @@ async function measure(target: Target): Promise<number[]> {
   const perRequest: number[] = []
   for (let window = 0; window < windows; window++) {
     execFileSync('callgrind_control', ['-z', String(target.pid)], { stdio: 'ignore' })
-    await send(target, perWindow, 1)
+    await send(target, perWindow, connections)
     const before = Date.now()
     execFileSync('callgrind_control', ['-d', String(target.pid)], { stdio: 'ignore' })
     // The dump is written by the process itself, shortly after the request to dump.
@@ -213,7 +218,7 @@ async function main(): Promise<void> {
     ),
   )
   process.stdout.write(
-    `bench:instructions: ${scenario.label.replace(/, \d+ connections$/, '')}, ${warmup} requests of warm-up, ${windows} windows of ${perWindow} sequential requests; files in ${dir}\n`,
+    `bench:instructions: ${scenario.label.replace(/, \d+ connections$/, '')}, ${warmup} requests of warm-up, ${windows} windows of ${perWindow} requests on ${connections} connection(s); files in ${dir}\n`,
   )
   for (const target of [proxy, switchyard, { port: ports.mock }]) {
     // Starting under valgrind takes tens of seconds.
