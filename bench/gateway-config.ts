@@ -65,13 +65,13 @@ function render(options: {
   const costs = 'costs: { prompt_tokens: 0.15, completion_tokens: 0.6 }'
   lines.push(
     'models:',
-    `  - { id: bench-fast, type: text-generation, ${costs}, route: { provider: mock, model: gpt-4o-mini } }`,
-    `  - { id: bench-slow, type: text-generation, ${costs}, route: { provider: mock-slow, model: gpt-4o-mini } }`,
-    `  - { id: bench-paced, type: text-generation, ${costs}, route: { provider: mock-paced, model: gpt-4o-mini } }`,
+    `  - { id: bench-fast, type: text-generation, ${costs}, route: { provider: mock, model: gpt-4o-mini-2024-07-18 } }`,
+    `  - { id: bench-slow, type: text-generation, ${costs}, route: { provider: mock-slow, model: gpt-4o-mini-2024-07-18 } }`,
+    `  - { id: bench-paced, type: text-generation, ${costs}, route: { provider: mock-paced, model: gpt-4o-mini-2024-07-18 } }`,
   )
   if (options.anthropic) {
     lines.push(
-      `  - { id: bench-claude, type: text-generation, ${costs}, route: { provider: claude, model: claude-sonnet-4-5 } }`,
+      `  - { id: bench-claude, type: text-generation, ${costs}, route: { provider: claude, model: claude-sonnet-4-5-20250929 } }`,
     )
   }
   lines.push(...options.top)

@@ -160,7 +160,7 @@ export function requestFor(scenario: Scenario, target: TargetName): TargetReques
       path: '/v1/messages',
       headers: ['x-api-key: sk-ant-bench', 'anthropic-version: 2023-06-01'],
       body: JSON.stringify({
-        model: 'claude-sonnet-4-5',
+        model: 'claude-sonnet-4-5-20250929',
         max_tokens: 256,
         system,
         messages: [{ role: 'user', content }],
