@@ -106,7 +106,9 @@ models:
     const error = await apiError(ask(keys.dave, small))
     assert.equal(error.status, 429)
     assert.equal(error.code, 'rate_limit_exceeded')
-    assert.equal(error.headers?.get('x-ratelimit-remaining-tokens'), '10')
+    // 1000 - 990 = 10, plus what the bucket refilled since (a token per 60 ms): fewer than 18.
+    const remaining = Number(error.headers?.get('x-ratelimit-remaining-tokens'))
+    assert.ok(remaining >= 10 && remaining < 18, `remaining tokens: ${remaining}`)
     assert.ok(Number(error.headers?.get('retry-after')) >= 1)
     assert.match(
       error.message,

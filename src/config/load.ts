@@ -3,6 +3,7 @@
 import { isNode, LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { existsSync, readFileSync } from '../core/builtins.ts'
+import { flattenStrings } from '../core/flat-string.ts'
 import { defaultConfigSource } from './default.ts'
 import { type InterpolationProblem, interpolate } from './interpolate.ts'
 import { type Config, configSchema, referenceProblems } from './schema.ts'
@@ -101,7 +102,9 @@ export function parseConfig(text: string, file: string, environment: NodeJS.Proc
   }
 
   const interpolationProblems: InterpolationProblem[] = []
-  const raw = interpolate(document.toJS() ?? {}, environment, interpolationProblems)
+  // Flat copies: YAML's strings are slices of the file's text, which V8's JSON.stringify takes
+  // its slow path for, and model and provider names are serialised on every request.
+  const raw = flattenStrings(interpolate(document.toJS() ?? {}, environment, interpolationProblems))
   const result = configSchema.safeParse(raw)
   const problems = [
     ...interpolationProblems.map(toProblem),

@@ -2,6 +2,7 @@
 import type { ChatCompletionMessageFunctionToolCall } from 'openai/resources/chat/completions'
 import type { ChatCompletion } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { joinFlat } from '../../core/flat-string.ts'
 import { jsonResponseToolName } from './json-response-tool.ts'
 import { providerLabel } from './map-error.ts'
 import { mapFinishReason } from './map-finish-reason.ts'
@@ -54,7 +55,7 @@ export function fromAnthropicResponse(
   if (thinkingBlocks.length > 0) reply.thinking_blocks = thinkingBlocks
   if (toolCalls.length > 0) reply.tool_calls = toolCalls
   return {
-    id: `chatcmpl-${message.id}`,
+    id: joinFlat('chatcmpl-', message.id),
     object: 'chat.completion',
     created,
     model: requestedModel,

@@ -5,6 +5,7 @@
  */
 import type { ChatCompletionChunk, StreamPart } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { joinFlat } from '../../core/flat-string.ts'
 import type { SseEvent, StreamTranslator } from '../types.ts'
 import { jsonResponseToolName } from './json-response-tool.ts'
 import { mapStreamError, providerLabel } from './map-error.ts'
@@ -76,7 +77,7 @@ class AnthropicStreamTranslator implements StreamTranslator {
   #translate(event: RawMessageStreamEvent): StreamPart[] {
     switch (event.type) {
       case 'message_start': {
-        this.#id = `chatcmpl-${event.message.id}`
+        this.#id = joinFlat('chatcmpl-', event.message.id)
         Object.assign(this.#usage, pickCounts(event.message.usage))
         return [this.#chunk({ role: 'assistant', content: '' })]
       }

@@ -1,6 +1,7 @@
 /** An unstreamed Gemini response to an OpenAI chat completion. */
 import type { ChatCompletion, FinishReason } from '../../core/chat.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { joinFlat } from '../../core/flat-string.ts'
 import { mapFinishReason } from './map-finish-reason.ts'
 import { groundingAnnotations } from './map-grounding.ts'
 import { mapLogprobs } from './map-logprobs.ts'
@@ -25,7 +26,7 @@ export type AssistantMessage = ChatCompletion.Choice['message'] & {
 }
 
 export function completionId(response: GeminiResponse, fallbackId: string): string {
-  return `chatcmpl-${response.responseId ?? fallbackId}`
+  return joinFlat('chatcmpl-', response.responseId ?? fallbackId)
 }
 
 export function fromGeminiResponse(
