@@ -1,11 +1,16 @@
 /**
- * Limits shared through real Redis by three gateway replicas in one process: together they admit
- * no more than a key's limit. Needs Redis at 127.0.0.1:6379 (fails under CI=true without it).
+ * Limits shared through real Redis by three gateway replicas in one process, and by the workers of
+ * one `serve --workers 2`: together they admit no more than a key's limit. Needs Redis at
+ * 127.0.0.1:6379 (fails under CI=true without it).
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import OpenAI from 'openai'
 import { apiError } from './helpers/api-error.ts'
+import { serve } from './helpers/cli.ts'
 import { startTestGateway, type TestGateway, testKey } from './helpers/gateway.ts'
 import { deleteKeys, redisSkipReason, redisUrl, testPrefix } from './helpers/redis.ts'
 
@@ -160,4 +165,53 @@ describe('Redis unreachable', { skip }, () => {
       assert.ok(await ask(gateway, testKey))
     })
   }
+})
+
+describe('serve --workers 2 shares limits through Redis', { skip }, () => {
+  test(`${rpm * 3} concurrent requests over separate connections: exactly the limit is admitted`, async () => {
+    const prefix = testPrefix()
+    const cwd = mkdtempSync(join(tmpdir(), 'switchyard-workers-redis-'))
+    writeFileSync(
+      join(cwd, 'switchyard.yaml'),
+      `${replicaConfig(redisUrl, `{ redis_prefix: "${prefix}", redis_timeout_ms: 2000 }`)}
+auth: { keys: [ ${limitedKeys[0]} ] }
+store: { url: "sqlite:${join(cwd, 'switchyard.db')}" }
+`,
+    )
+    const server = await serve(['--port', '0', '--workers', '2'], { cwd })
+    try {
+      const deadline = Date.now() + 15_000
+      while (server.stdout().match(/listening on/g)?.length !== 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      assert.equal(server.stdout().match(/listening on/g)?.length, 2, server.stderr())
+      assert.doesNotMatch(server.stdout(), /are per worker/)
+      // Concurrent requests open separate connections, which the primary hands out round-robin:
+      // each worker alone would admit the full limit.
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: keys.gina, maxRetries: 0 })
+      const started = performance.now()
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: rpm * 3 }, () =>
+          client.chat.completions.create({
+            model: 'mock-echo',
+            messages: [{ role: 'user', content: 'one two three' }],
+          }),
+        ),
+      )
+      const elapsed = performance.now() - started
+      const admitted = outcomes.filter((outcome) => outcome.status === 'fulfilled').length
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') {
+          assert.ok(outcome.reason instanceof OpenAI.RateLimitError, String(outcome.reason))
+        }
+      }
+      const refilled = Math.floor(elapsed / (60_000 / rpm))
+      assert.ok(admitted >= rpm, `admitted ${admitted} of ${rpm}`)
+      assert.ok(admitted <= rpm + refilled, `admitted ${admitted}, limit ${rpm} + ${refilled}`)
+    } finally {
+      server.child.kill('SIGKILL')
+      await server.exited
+      await deleteKeys(prefix)
+    }
+  })
 })
