@@ -14,17 +14,14 @@
  * record first: about 13.6k instructions per request (callgrind), for headers a success never
  * reads. Here the raw lines are kept and parsed only when read.
  */
+import type { Dispatcher } from 'undici'
 import type { GatewayError } from '../core/errors.ts'
 import type { UpstreamResponse } from './transport.ts'
 
-/** The part of undici's `Dispatcher.DispatchHandler` this exchange implements. */
-interface RawDispatchHandler {
-  onConnect(abort: (error?: Error) => void): void
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean
-  onData(chunk: Buffer): boolean
-  onComplete(trailers: string[] | null): void
-  onError(error: Error): void
-}
+/** The callbacks of undici's `Dispatcher.DispatchHandler` this exchange implements. */
+type RawDispatchHandler = Required<
+  Pick<Dispatcher.DispatchHandler, 'onConnect' | 'onHeaders' | 'onData' | 'onComplete' | 'onError'>
+>
 
 const highWaterChunks = 64
 const lowWaterChunks = 8
