@@ -66,6 +66,47 @@ models:
     })
   })
 
+  test('the body goes upstream as the client wrote it, with only the top-level model swapped', async () => {
+    upstream.handle((_request, response) => sendJson(response, 200, completion('m', 'ok')))
+    const post = (body: string) =>
+      fetch(`${gateway.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${gateway.client.apiKey}`,
+          'content-type': 'application/json',
+        },
+        body,
+      })
+    // Key order, spacing, escapes and a seed beyond double precision, as a client may write them;
+    // "model" also names a nested tool parameter, which stays as it is.
+    const tail = `,\n  "seed": 12345678901234567890, "metadata": {"model": "small"},
+  "tools": [{"type": "function", "function": {"name": "pick", "parameters":
+    {"type": "object", "properties": {"model": {"type": "string"}}}}}]}`
+    // An escaped quote and "model" inside a message's text, and a \u escape, as JSON text.
+    const head = String.raw`{ "messages": [ {"role": "user", "content": "caf\u00e9 \"model\": \"small\""} ],`
+    assert.equal((await post(`${head}\n  "model" :  "small"${tail}`)).status, 200)
+    assert.equal(
+      upstream.requests.at(-1)!.text,
+      `${head}\n  "model" :  "meta-llama/Llama-3.1-8B-Instruct"${tail}`,
+    )
+    // A top-level model written twice (once with an escape) could be read either way upstream:
+    // the request is serialised again, so the upstream sees the route's model and nothing else.
+    assert.equal(
+      (
+        await post(
+          '{"model":"small","mod\\u0065l":"small","messages":[{"role":"user","content":"x"}]}',
+        )
+      ).status,
+      200,
+    )
+    const twice = upstream.requests.at(-1)!
+    assert.equal(twice.text, JSON.stringify(twice.body))
+    assert.deepEqual(twice.body, {
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      messages: [{ role: 'user', content: 'x' }],
+    })
+  })
+
   test('unstreamed: n > 1 and tool calls pass through both ways', async () => {
     const toolCall = {
       id: 'call_1',

@@ -28,6 +28,12 @@ export interface TargetContext {
   stream: boolean
   /** The client asked for a usage chunk (`stream_options.include_usage`). */
   clientWantsUsage: boolean
+  /**
+   * The request body as the client sent it, while the request is that body unchanged (no
+   * override parameters, no inlined images): an adapter that would only swap the model can
+   * forward it instead of serialising the request again.
+   */
+  requestText?: string | undefined
 }
 
 export interface BuiltRequest {

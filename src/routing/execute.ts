@@ -38,6 +38,8 @@ export interface RouteContext {
   requestTimeoutMs?: number | undefined
   /** The request's URL path, read by conditional routing (`url.pathname`). */
   pathname?: string | undefined
+  /** The request body as the client sent it (see `TargetContext.requestText`). */
+  requestText?: string | undefined
 }
 
 export interface RouteResult {
@@ -266,14 +268,15 @@ async function attempt(
   }
   const stream = request.stream === true
   const options = request.stream_options as { include_usage?: boolean } | null | undefined
+  const body =
+    target.overrideParams === undefined ? request : { ...request, ...target.overrideParams }
   const targetContext: TargetContext = {
     upstreamModel,
     requestedModel: context.requestedModel,
     stream,
     clientWantsUsage: stream && options?.include_usage === true,
+    requestText: body === request ? context.requestText : undefined,
   }
-  const body =
-    target.overrideParams === undefined ? request : { ...request, ...target.overrideParams }
   const { breakers, stats } = runtime
   const startedAt = runtime.now()
   stats.start(key)

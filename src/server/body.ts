@@ -3,6 +3,14 @@ import type { IncomingMessage } from 'node:http'
 import { GatewayError } from '../core/errors.ts'
 
 export async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
+  return (await readJson(request, limit)).value
+}
+
+/** The body parsed, and the text it was parsed from (forwarded as is where nothing changes). */
+export async function readJson(
+  request: IncomingMessage,
+  limit: number,
+): Promise<{ value: unknown; text: string }> {
   const declared = Number(request.headers['content-length'])
   if (declared > limit) {
     request.resume()
@@ -22,7 +30,7 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
   if (text.length === 0)
     throw new GatewayError('invalid_json', 'The request body is empty; expected JSON')
   try {
-    return JSON.parse(text)
+    return { value: JSON.parse(text), text }
   } catch (error) {
     throw new GatewayError(
       'invalid_json',

@@ -41,11 +41,15 @@ export async function callTarget(
   target: TargetContext,
   signal: AbortSignal,
 ): Promise<AttemptResult> {
-  const prepared =
-    provider.imageInliner !== undefined && hasRemoteImageUrls(request)
-      ? await provider.imageInliner.inline(request, signal)
-      : request
-  const built = translate(provider, prepared, target)
+  const { imageInliner } = provider
+  const inlines = imageInliner !== undefined && hasRemoteImageUrls(request)
+  const prepared = inlines ? await imageInliner.inline(request, signal) : request
+  // The client's text no longer is the request once its images are inlined.
+  const built = translate(
+    provider,
+    prepared,
+    inlines ? { ...target, requestText: undefined } : target,
+  )
   const response = await provider.transport.send(built.request, signal)
   if (response.status < 200 || response.status >= 300) {
     const body = await response.text().catch(() => '')

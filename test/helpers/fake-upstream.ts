@@ -11,6 +11,8 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers']
   /** The parsed JSON body, or the raw text when it is not JSON. */
   body: unknown
+  /** The body as it arrived. */
+  text: string
   /** Resolves when the gateway closed this request's connection (abort detection). */
   closed: Promise<void>
 }
@@ -44,6 +46,7 @@ export async function startFakeUpstream(handler: UpstreamHandler): Promise<FakeU
       path: request.url ?? '/',
       headers: request.headers,
       body,
+      text,
       closed,
     }
     requests.push(recorded)

@@ -17,6 +17,7 @@ import type {
 } from '../types.ts'
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
 import { findUsage } from './find-usage.ts'
+import { withUpstreamModel } from './request-text.ts'
 import { modelFieldFor, rewriteModel } from './rewrite-model.ts'
 
 const configSchema = z.strictObject({
@@ -58,22 +59,38 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   }
   const sendModel = options.sendModel ?? true
 
+  /** The request as the upstream gets it, when it is serialised again. */
+  function upstreamBody(
+    request: ChatRequest,
+    target: TargetContext,
+    cleaned: Record<string, unknown> | undefined,
+  ): Record<string, unknown> {
+    const body: Record<string, unknown> = cleaned ?? { ...request }
+    if (sendModel) body.model = target.upstreamModel
+    else delete body.model
+    if (target.stream && options.streamUsage) {
+      body.stream_options = { ...request.stream_options, include_usage: true }
+    }
+    return body
+  }
+
   return {
     buildRequest(request: ChatRequest, target: TargetContext) {
       const cleaned = options.forwardAnthropicFields ? undefined : dropAnthropicFields(request)
-      const body: Record<string, unknown> = cleaned?.body ?? { ...request }
-      if (sendModel) body.model = target.upstreamModel
-      else delete body.model
-      if (target.stream && options.streamUsage) {
-        body.stream_options = { ...request.stream_options, include_usage: true }
-      }
+      const addsUsage =
+        target.stream && options.streamUsage && request.stream_options?.include_usage !== true
+      // Only the model changes: the client's own text goes upstream with it swapped.
+      const asWritten =
+        cleaned === undefined && sendModel && !addsUsage && target.requestText !== undefined
+          ? withUpstreamModel(target.requestText, request, target.upstreamModel)
+          : undefined
       return {
         request: {
           method: 'POST',
           origin,
           path: chatPath(target.upstreamModel),
           headers,
-          body: JSON.stringify(body),
+          body: asWritten ?? JSON.stringify(upstreamBody(request, target, cleaned?.body)),
         },
         dropped: cleaned?.dropped ?? [],
       }

@@ -29,7 +29,7 @@ import {
 } from '../../routing/router.ts'
 import { completionText, estimateStreamUsage, estimateUsage } from '../../usage/estimate-usage.ts'
 import { authenticate } from '../auth.ts'
-import { readJsonBody } from '../body.ts'
+import { readJson } from '../body.ts'
 import type { RequestContext } from '../context.ts'
 import { sendJson } from '../respond.ts'
 import { writeEventStream } from '../sse.ts'
@@ -46,7 +46,8 @@ export function createChatCompletionsHandler(gateway: Gateway) {
     const key = await authenticate(context, gateway.keys)
     record.keyId = key.id
     record.keyName = key.name
-    const request: ChatRequest = validateChatRequest(await readJsonBody(context.request, bodyLimit))
+    const body = await readJson(context.request, bodyLimit)
+    const request: ChatRequest = validateChatRequest(body.value)
     record.model = context.log.model = request.model
     record.stream = context.log.stream = request.stream === true
 
@@ -111,6 +112,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       signal: abort.signal,
       metadata,
       requestTimeoutMs,
+      requestText: body.text,
     }
     try {
       await answer(context, record, request, route, routeContext, model?.costs, keep)
