@@ -339,7 +339,8 @@ models:
   test('a per-request config overrides the model route, inline or by saved id', async () => {
     const inline = await gateway.client.chat.completions
       .create(
-        { model: 'small', messages },
+        // The target's override_params win over what the client sent (max_tokens).
+        { model: 'small', messages, max_tokens: 100 },
         {
           headers: {
             'x-switchyard-config': JSON.stringify({
