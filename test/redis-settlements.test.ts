@@ -1,0 +1,125 @@
+/**
+ * How the Redis store sends settlements, watched through Redis's MONITOR: one turn's settlements
+ * merge per key and period into one script call, and an admission takes them along ahead of it.
+ * Needs 127.0.0.1:6379 (see helpers/redis.ts).
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { Redis } from 'ioredis'
+import { budgetPeriod } from '../src/limits/budget-period.ts'
+import { windowMs } from '../src/limits/rate-bucket.ts'
+import { createRedisStore } from '../src/limits/redis-store.ts'
+import type { LimitStore } from '../src/limits/store.ts'
+import { deleteKeys, redisSkipReason, redisUrl, testPrefix } from './helpers/redis.ts'
+
+const skip = await redisSkipReason()
+
+describe('Redis store: settlements', { skip }, () => {
+  const prefix = testPrefix()
+  let store: LimitStore
+  let client: Redis
+  let monitorSource: Redis
+  let monitor: Awaited<ReturnType<Redis['monitor']>>
+  /** The scripts this suite's store ran, in Redis's order: `[keys, args]` of each EVAL/EVALSHA. */
+  const scripts: { keys: string[]; args: string[] }[] = []
+  const seen: string[] = []
+
+  before(async () => {
+    store = createRedisStore({ url: redisUrl, prefix, timeoutMs: 2000, onConnectionError() {} })
+    client = new Redis(redisUrl)
+    monitorSource = new Redis(redisUrl)
+    monitor = await monitorSource.monitor()
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const [command, , keyCount, ...rest] = args
+      if (command === undefined) return
+      seen.push(args.join(' '))
+      if (!/^eval(sha)?$/i.test(command) || !rest[0]?.startsWith(prefix)) return
+      const count = Number(keyCount)
+      scripts.push({ keys: rest.slice(0, count), args: rest.slice(count) })
+    })
+  })
+
+  after(async () => {
+    await store.close()
+    monitor.disconnect()
+    monitorSource.disconnect()
+    await deleteKeys(prefix)
+    client.disconnect()
+  })
+
+  /** Waits until MONITOR has relayed everything sent before this call. */
+  async function monitorCaughtUp(): Promise<void> {
+    const marker = `${prefix}marker:${seen.length}`
+    await client.get(marker)
+    for (let wait = 0; wait < 200 && !seen.some((line) => line.includes(marker)); wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    assert.ok(
+      seen.some((line) => line.includes(marker)),
+      'MONITOR relayed the marker',
+    )
+  }
+
+  test('one turn’s settlements of a key and period become one script call, with the sums', async () => {
+    const counters = store.counters('alice')
+    const now = Date.UTC(2026, 10, 26, 12)
+    const period = budgetPeriod('day', now)
+    scripts.length = 0
+    // Three requests of one key end in the same turn, as they do under load.
+    await Promise.all([
+      counters.settle({ now, tpm: 600, tokenDelta: 10, cost: 0.5, period }),
+      counters.settle({ now, tpm: 600, tokenDelta: 15, cost: 0.25, period }),
+      counters.settle({ now, tpm: 600, tokenDelta: 5, cost: 0.75, period }),
+    ])
+    await monitorCaughtUp()
+    const settlements = scripts.filter(({ keys }) => keys.length === 2)
+    assert.equal(settlements.length, 1, JSON.stringify(scripts))
+    const base = `${prefix}{alice}:`
+    assert.deepEqual(settlements[0]!.keys, [`${base}tpm`, `${base}spend:${period.label}`])
+    // The bucket is full again 30 tokens' worth of the window later; the spend is their sum.
+    assert.equal(Number(await client.get(`${base}tpm`)), now + (30 * windowMs) / 600)
+    assert.equal(Number(await client.get(`${base}spend:${period.label}`)), 1.5)
+  })
+
+  test('an admission takes the turn’s settlements along, ahead of it, and sees them', async () => {
+    const counters = store.counters('bob')
+    const now = Date.UTC(2026, 10, 26, 12)
+    scripts.length = 0
+    // A request ends, using 40 tokens more than its estimate, and the next is admitted in the
+    // same turn: the admission must count those 40.
+    const settled = counters.settle({ now, tpm: 600, tokenDelta: 40, cost: 0, period: undefined })
+    const admitted = await counters.admit({
+      now,
+      rpm: undefined,
+      tpm: 600,
+      tokens: 20,
+      budget: undefined,
+    })
+    await settled
+    assert.equal(admitted.verdict, 'admitted')
+    // Debt in milliseconds of the window: 40 tokens before, 60 after.
+    assert.equal(admitted.tokens.before, (40 * windowMs) / 600)
+    assert.equal(admitted.tokens.after, (60 * windowMs) / 600)
+    await monitorCaughtUp()
+    assert.deepEqual(
+      scripts.map(({ keys }) => (keys.length === 2 ? 'settle' : 'admit')),
+      ['settle', 'admit'],
+    )
+  })
+
+  test('settlements of different keys in one turn are one script call each', async () => {
+    const now = Date.UTC(2026, 10, 26, 12)
+    scripts.length = 0
+    await Promise.all(
+      ['carol', 'dave', 'carol'].map((id) =>
+        store.counters(id).settle({ now, tpm: 600, tokenDelta: 6, cost: 0, period: undefined }),
+      ),
+    )
+    await monitorCaughtUp()
+    assert.deepEqual(scripts.map(({ keys }) => keys[0]).sort(), [
+      `${prefix}{carol}:tpm`,
+      `${prefix}{dave}:tpm`,
+    ])
+    assert.equal(Number(await client.get(`${prefix}{carol}:tpm`)), now + (12 * windowMs) / 600)
+  })
+})
