@@ -1,6 +1,7 @@
 /**
  * The Switchyard configs the bench runs: one with every per-request feature a user would turn on
- * (a configured key, rate limits, usage logging) and one with only the key. Features other
+ * (a configured key, rate limits, usage logging), the same with its rate-limit counters in Redis,
+ * and one with only the key. Features other
  * branches are still building are probed with `switchyard check`: each candidate fragment is kept
  * only when the schema accepts it, and the run prints which features were on.
  */
@@ -13,6 +14,8 @@ export const benchKey = 'sk-bench-0123456789abcdef'
 export interface ConfigPlan {
   full: string
   bare: string
+  /** `full` with `redis:` set; undefined when the run has no Redis. */
+  redis: string | undefined
   anthropic: boolean
   /** Feature name -> on, or the reason it is off. */
   features: Record<string, string>
@@ -94,6 +97,8 @@ export function planConfigs(options: {
   mockUrl: string
   fullPort: number
   barePort: number
+  /** The Redis the `switchyard-redis` gateway keeps its counters in, and its port. */
+  redis?: { url: string; port: number; prefix: string } | undefined
 }): ConfigPlan {
   const probe = join(options.dir, 'probe.yaml')
   const fullDir = join(options.dir, 'full')
@@ -135,5 +140,25 @@ export function planConfigs(options: {
     bare,
     render({ ...base, dir: join(options.dir, 'bare'), port: options.barePort, anthropic }),
   )
-  return { full, bare, anthropic, features }
+  let redis: string | undefined
+  if (options.redis !== undefined) {
+    redis = join(options.dir, 'switchyard-redis.yaml')
+    const redisTop = [
+      ...top.map((line) => line.replaceAll(fullDir, join(options.dir, 'redis'))),
+      `redis: { url: "${options.redis.url}" }`,
+      `limits: { redis_prefix: "${options.redis.prefix}" }`,
+    ]
+    const text = render({
+      ...base,
+      dir: join(options.dir, 'redis'),
+      port: options.redis.port,
+      anthropic,
+      top: redisTop,
+      keyFields,
+    })
+    const check = accepted(options.cli, probe, text)
+    if (!check.ok) throw new Error(`the bench's Redis config is invalid: ${check.detail}`)
+    writeFileSync(redis, text)
+  }
+  return { full, bare, redis, anthropic, features }
 }

@@ -11,6 +11,8 @@ export interface Measurement {
   cpuUsPerRequest: number
   hopCpuPercent: number
   mockCpuPercent: number
+  /** The local Redis server's CPU per request, measured for `switchyard-redis` only. */
+  redisCpuUsPerRequest?: number
   coreBusyPercent: number[]
   stealPercent: number
   failure?: string
@@ -79,6 +81,7 @@ interface Row {
   peakRss: number
   hopCpu: number
   mockCpu: number
+  redisCpu: number
   steal: number
   perRound: number[]
 }
@@ -95,6 +98,7 @@ function summarise(summary: TargetSummary): Row {
     peakRss: summary.peakRss,
     hopCpu: median(rounds.map((round) => round.hopCpuPercent)),
     mockCpu: median(rounds.map((round) => round.mockCpuPercent)),
+    redisCpu: median(rounds.map((round) => round.redisCpuUsPerRequest ?? Number.NaN)),
     steal: Math.max(0, ...rounds.map((round) => round.stealPercent)),
     perRound: rounds.map((round) => round.rps),
   }
@@ -124,7 +128,7 @@ export function renderReport(input: {
       .map(([feature, state]) => `${feature} ${state}`)
       .join(
         '; ',
-      )}. \`switchyard-bare\` has the key without limits and its default store (whose usage log is always on, to SQLite in its data_dir).`,
+      )}. \`switchyard-bare\` has the key without limits and its default store (whose usage log is always on, to SQLite in its data_dir). \`switchyard-redis\` is \`switchyard\` with its limit counters in Redis (\`redis: { url }\`), as replicas share them.`,
     '',
   )
   for (const note of input.notes) lines.push(`- ${note}`)
@@ -172,6 +176,13 @@ export function renderReport(input: {
       `CPU busy (hop process / upstream process): ${busiest.join('; ')}. Worst steal ${fixed(Math.max(...rows.map((row) => row.steal)), 1)}%.`,
       '',
     )
+    for (const row of rows) {
+      if (!Number.isFinite(row.redisCpu)) continue
+      lines.push(
+        `Redis's own CPU per request for ${row.target}: ${fixed(row.redisCpu, 1)} µs (not in its CPU µs/req above).`,
+        '',
+      )
+    }
   }
 
   lines.push(

@@ -6,6 +6,10 @@
  *   npm run bench -- [--rounds 5] [--seconds 3] [--scenarios small,stream,...] [--quick]
  *                    [--workers N] [--pin on|off] [--out FILE.md] [--max-seconds 900]
  *                    [--switchyard-node-options='--max-semi-space-size=16']
+ *                    [--redis-url redis://127.0.0.1:6379]
+ *
+ * `switchyard-redis` (limits in Redis) runs when Redis answers at --redis-url; its CPU per request
+ * is reported with Redis's own beside it (Redis on this machine).
  *
  * Loopback only; every load run is bounded by wrk's duration. See docs/performance.md.
  */
@@ -55,6 +59,7 @@ const { values } = parseArgs({
     'base-port': { type: 'string', default: '28180' },
     /** Node flags for the Switchyard processes only, e.g. `--max-semi-space-size=16`. */
     'switchyard-node-options': { type: 'string', default: '' },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
   },
 })
 const rounds = values.quick ? 2 : Number(values.rounds)
@@ -62,7 +67,14 @@ const seconds = values.quick ? 3 : Number(values.seconds)
 const warmupSeconds = Number(values['warmup-seconds'])
 const workers = Number(values.workers)
 const basePort = Number(values['base-port'])
-const ports = { mock: basePort, proxy: basePort + 1, full: basePort + 10, bare: basePort + 11 }
+const ports = {
+  mock: basePort,
+  proxy: basePort + 1,
+  full: basePort + 10,
+  bare: basePort + 11,
+  redis: basePort + 12,
+}
+const redisUrl = new URL(values['redis-url'])
 
 if (!hasCommand('wrk', ['--version'])) {
   process.stderr.write(
@@ -136,7 +148,23 @@ async function main(): Promise<void> {
   )
 
   const mockUrl = `http://127.0.0.1:${ports.mock}`
-  const configs = planConfigs({ cli, dir, mockUrl, fullPort: ports.full, barePort: ports.bare })
+  const redisUp =
+    plan.some((scenario) => scenario.targets.includes('switchyard-redis')) &&
+    (await waitForPort(Number(redisUrl.port || 6379), 1000, redisUrl.hostname))
+  const configs = planConfigs({
+    cli,
+    dir,
+    mockUrl,
+    fullPort: ports.full,
+    barePort: ports.bare,
+    redis: redisUp
+      ? {
+          url: redisUrl.href,
+          port: ports.redis,
+          prefix: `switchyard-bench:${process.pid}-${Date.now()}:`,
+        }
+      : undefined,
+  })
   for (const [feature, state] of Object.entries(configs.features)) {
     process.stdout.write(`  ${feature}: ${state}\n`)
   }
@@ -144,7 +172,7 @@ async function main(): Promise<void> {
   const node = process.execPath
   const workerArgs = workers > 1 ? ['--workers', String(workers)] : []
   const nodeOptions = values['switchyard-node-options'].split(' ').filter((flag) => flag !== '')
-  const processes: Record<TargetName, Started> = {
+  const processes: Partial<Record<TargetName, Started>> = {
     direct: startProcess(
       'mock',
       node,
@@ -170,26 +198,47 @@ async function main(): Promise<void> {
       { log: join(dir, 'switchyard-bare.log'), cwd: dir, cpus: hopCpus },
     ),
   }
+  if (configs.redis !== undefined) {
+    processes['switchyard-redis'] = startProcess(
+      'switchyard-redis',
+      node,
+      [...nodeOptions, cli, 'serve', '--config', configs.redis, ...workerArgs],
+      { log: join(dir, 'switchyard-redis.log'), cwd: dir, cpus: hopCpus },
+    )
+  }
   const portOf: Record<TargetName, number> = {
     direct: ports.mock,
     proxy: ports.proxy,
     switchyard: ports.full,
     'switchyard-bare': ports.bare,
+    'switchyard-redis': ports.redis,
   }
-  for (const [name, port] of Object.entries(portOf)) {
-    if (!(await waitForPort(port, 20_000))) {
-      throw new Error(`${name} did not start; see ${processes[name as TargetName].log}`)
+  const started = (target: TargetName): Started => {
+    const process = processes[target]
+    if (process === undefined) throw new Error(`${target} was not started`)
+    return process
+  }
+  for (const [name, process] of Object.entries(processes)) {
+    if (!(await waitForPort(portOf[name as TargetName], 20_000))) {
+      throw new Error(`${name} did not start; see ${process.log}`)
     }
   }
   await sleep(2000)
   const idleRss: Partial<Record<TargetName, number>> = {}
-  for (const [name, started] of Object.entries(processes))
-    idleRss[name as TargetName] = rssMiB(started.child.pid!)
+  for (const [name, process] of Object.entries(processes))
+    idleRss[name as TargetName] = rssMiB(process.child.pid!)
 
   const scriptPath = writeWrkScript(dir)
   const notes: string[] = []
   const runnable: Scenario[] = []
-  for (const scenario of plan) {
+  if (!redisUp && plan.some((scenario) => scenario.targets.includes('switchyard-redis'))) {
+    notes.push(`switchyard-redis: skipped, no Redis answers at ${redisUrl.href}`)
+  }
+  for (const planned of plan) {
+    const scenario = {
+      ...planned,
+      targets: planned.targets.filter((target) => processes[target] !== undefined),
+    }
     if (scenario.upstream === 'anthropic' && !configs.anthropic) {
       notes.push(
         `${scenario.name}: skipped, provider kind \`anthropic\` is not registered in this build (it works once that branch is merged)`,
@@ -212,7 +261,7 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => {
     if (current === undefined) return
     const [, target] = current.split('|') as [string, TargetName]
-    const rss = rssMiB(processes[target].child.pid!)
+    const rss = rssMiB(started(target).child.pid!)
     if (!((peaks.get(current) ?? 0) >= rss)) peaks.set(current, rss)
   }, 100)
 
@@ -222,8 +271,10 @@ async function main(): Promise<void> {
     duration: number,
   ): Promise<Measurement> {
     const request = requestFor(scenario, target)
-    const pid = processes[target].child.pid!
-    const mockPid = processes.direct.child.pid!
+    const pid = started(target).child.pid!
+    const mockPid = started('direct').child.pid!
+    const redisPid = target === 'switchyard-redis' ? localRedisPid() : undefined
+    const redisBefore = redisPid === undefined ? 0 : cpuSeconds(redisPid)
     const bodyFile = join(dir, `${scenario.name}.${target}.body`)
     const url = `http://127.0.0.1:${portOf[target]}${request.path}`
     const cpuBefore = cpuSeconds(pid)
@@ -256,6 +307,9 @@ async function main(): Promise<void> {
       p50: result.p50 / 1000,
       p99: result.p99 / 1000,
       cpuUsPerRequest: requests > 0 ? (cpu * 1e6) / requests : Number.NaN,
+      ...(redisPid === undefined || requests === 0
+        ? {}
+        : { redisCpuUsPerRequest: ((cpuSeconds(redisPid) - redisBefore) * 1e6) / requests }),
       hopCpuPercent: (cpu / wall) * 100,
       mockCpuPercent: ((cpuSeconds(mockPid) - mockBefore) / wall) * 100,
       coreBusyPercent: coresAfter.busy.map((busy, index) =>
@@ -381,6 +435,12 @@ async function main(): Promise<void> {
   )
   if (values.out !== undefined) writeFileSync(values.out, report)
   process.stdout.write(`wrote ${join(dir, 'report.md')}${values.out ? ` and ${values.out}` : ''}\n`)
+}
+
+/** The local redis-server's process id, when Redis runs on this machine. */
+function localRedisPid(): number | undefined {
+  const pid = Number(shell('pgrep', ['-o', '-x', 'redis-server']))
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined
 }
 
 async function sanity(

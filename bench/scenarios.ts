@@ -13,7 +13,11 @@ export const paces: Record<Pace, { header?: string; model: string }> = {
   'first-pause': { header: 'x-mock-first-chunk-pause-ms: 2', model: 'bench-paced' },
 }
 
-export type TargetName = 'direct' | 'proxy' | 'switchyard' | 'switchyard-bare'
+/**
+ * `switchyard-redis` is `switchyard` with its rate-limit counters in Redis, as replicas share
+ * them: one round trip to Redis per admission.
+ */
+export type TargetName = 'direct' | 'proxy' | 'switchyard' | 'switchyard-bare' | 'switchyard-redis'
 
 export interface Scenario {
   name: string
@@ -50,7 +54,7 @@ export const scenarios: Scenario[] = [
     promptBytes: 0,
     upstream: 'openai',
     pace: 'burst',
-    targets: four,
+    targets: [...four, 'switchyard-redis'],
   },
   {
     name: 'latency',
@@ -61,7 +65,7 @@ export const scenarios: Scenario[] = [
     promptBytes: 0,
     upstream: 'openai',
     pace: 'burst',
-    targets: three,
+    targets: [...three, 'switchyard-redis'],
   },
   {
     name: 'large',
@@ -148,7 +152,7 @@ function padding(bytes: number): string {
 
 /** The request one target gets in one scenario: the same traffic in the shape it speaks. */
 export function requestFor(scenario: Scenario, target: TargetName): TargetRequest {
-  const viaSwitchyard = target === 'switchyard' || target === 'switchyard-bare'
+  const viaSwitchyard = target.startsWith('switchyard')
   const pace = paces[scenario.pace]
   const paceHeader = pace.header !== undefined && !viaSwitchyard ? [pace.header] : []
   const content = question + padding(scenario.promptBytes)
