@@ -9,6 +9,9 @@
 
 import { createRequire } from 'node:module'
 import type { ChainableCommander, Result } from 'ioredis'
+
+type NetStream = import('ioredis').Redis['stream']
+
 import type { BudgetPeriod } from './budget-period.ts'
 import type { AdmitResult } from './rate-bucket.ts'
 import { windowMs } from './rate-bucket.ts'
@@ -108,8 +111,37 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
     )
   }
 
+  /**
+   * While admissions are waiting for Redis, a new one holds the connection's writes until the
+   * event loop's check phase: the admissions of every request that arrived in one poll leave in
+   * one write, and their replies come back in one read. An admission with none in flight (one
+   * connection's traffic) is written at once.
+   */
+  let admitting = 0
+  let corked: NetStream | undefined
+  function corkUntilCheck(): void {
+    if (corked !== undefined || redis.status !== 'ready') return
+    const stream = redis.stream
+    stream.cork()
+    corked = stream
+    setImmediate(() => {
+      corked = undefined
+      stream.uncork()
+    })
+  }
+
   /** The admission script, after this turn's settlements when there are any, in one write. */
   async function runAdmit(keysThenArgs: (string | number)[]): Promise<unknown> {
+    if (admitting > 0) corkUntilCheck()
+    admitting++
+    try {
+      return await admitAfterSettlements(keysThenArgs)
+    } finally {
+      admitting--
+    }
+  }
+
+  async function admitAfterSettlements(keysThenArgs: (string | number)[]): Promise<unknown> {
     const batch = waiting
     if (batch === undefined) return redis.switchyardAdmit(...keysThenArgs)
     waiting = undefined

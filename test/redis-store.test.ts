@@ -1,7 +1,8 @@
 /**
- * How the Redis store sends settlements, watched through Redis's MONITOR: one turn's settlements
- * merge per key and period into one script call, and an admission takes them along ahead of it.
- * Needs 127.0.0.1:6379 (see helpers/redis.ts).
+ * How the Redis store batches its commands, watched through Redis's MONITOR: one turn's
+ * settlements merge per key and period into one script call, an admission takes them along ahead
+ * of it, and admissions held back while others are in flight still run in the order they were
+ * issued. Needs 127.0.0.1:6379 (see helpers/redis.ts).
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -14,7 +15,7 @@ import { deleteKeys, redisSkipReason, redisUrl, testPrefix } from './helpers/red
 
 const skip = await redisSkipReason()
 
-describe('Redis store: settlements', { skip }, () => {
+describe('Redis store: batched commands', { skip }, () => {
   const prefix = testPrefix()
   let store: LimitStore
   let client: Redis
@@ -121,5 +122,25 @@ describe('Redis store: settlements', { skip }, () => {
       `${prefix}{dave}:tpm`,
     ])
     assert.equal(Number(await client.get(`${prefix}{carol}:tpm`)), now + (12 * windowMs) / 600)
+  })
+
+  test('admissions sent while others wait for Redis keep their order and exactness', async () => {
+    const counters = store.counters('erin')
+    const now = Date.UTC(2026, 10, 26, 12)
+    scripts.length = 0
+    // The first is written at once; the other nine wait for the end of the turn, in one write.
+    const input = { now, rpm: 5, tpm: undefined, tokens: 0, budget: undefined }
+    const results = await Promise.all(Array.from({ length: 10 }, () => counters.admit(input)))
+    assert.deepEqual(
+      results.map((result) => result.verdict),
+      [...Array(5).fill('admitted'), ...Array(5).fill('rpm')],
+    )
+    // Each admitted one saw the one before it: 0, 1, 2, 3, 4 requests' worth of debt.
+    assert.deepEqual(
+      results.slice(0, 5).map((result) => Math.round((result.requests.before * 5) / windowMs)),
+      [0, 1, 2, 3, 4],
+    )
+    await monitorCaughtUp()
+    assert.equal(scripts.length, 10)
   })
 })
