@@ -143,4 +143,30 @@ describe('Redis store: batched commands', { skip }, () => {
     await monitorCaughtUp()
     assert.equal(scripts.length, 10)
   })
+
+  test('after Redis forgets the scripts (a restart), batched settlements and admissions still land', async () => {
+    const now = Date.UTC(2026, 10, 26, 12)
+    const input = { now, rpm: 100, tpm: 600, tokens: 6, budget: undefined }
+    await store.counters('frank').admit(input)
+    await client.script('FLUSH')
+    // Two keys' settlements in one pipeline, then an admission that takes a third along: every
+    // script is unknown to Redis now and goes again with its source.
+    const settled = Promise.all([
+      store.counters('frank').settle({ now, tpm: 600, tokenDelta: 4, cost: 0, period: undefined }),
+      store.counters('gina').settle({ now, tpm: 600, tokenDelta: 6, cost: 0, period: undefined }),
+    ])
+    await settled
+    await client.script('FLUSH')
+    const late = store
+      .counters('gina')
+      .settle({ now, tpm: 600, tokenDelta: 6, cost: 0, period: undefined })
+    const admitted = await store.counters('gina').admit(input)
+    await late
+    assert.equal(admitted.verdict, 'admitted')
+    // gina: 6 + 6 settled before this admission, which sees both and adds its own 6.
+    assert.equal(admitted.tokens.before, (12 * windowMs) / 600)
+    assert.equal(admitted.tokens.after, (18 * windowMs) / 600)
+    // frank: the first admission's 6 and the settlement's 4.
+    assert.equal(Number(await client.get(`${prefix}{frank}:tpm`)), now + (10 * windowMs) / 600)
+  })
 })
