@@ -1,17 +1,15 @@
 /**
  * Counters in Redis, shared by every replica. One round trip per admission, each a Lua script
- * (redis-scripts.ts). Settlements wait for the end of the event loop's turn: those of one key and
- * period merge (token deltas and costs add up), and the turn's settlements leave together in one
- * pipeline, one write. Keys carry the client key's id as a hash tag (`{config:alice}`) so a key's
+ * (redis-scripts.ts); admissions sent while others wait for Redis leave together at the end of the
+ * poll. Settlements wait for the end of the event loop's turn: those of one key and period merge
+ * (token deltas and costs add up), and the turn's settlements leave together in one pipeline, one
+ * write, or ahead of the next admission in its write. Keys carry the client key's id as a hash tag (`{config:alice}`) so a key's
  * counters share a Redis Cluster slot, as multi-key scripts need. Commands time out after
  * `timeoutMs`; the limiter decides what a failure means (fail open or closed).
  */
 
 import { createRequire } from 'node:module'
-import type { ChainableCommander, Result } from 'ioredis'
-
-type NetStream = import('ioredis').Redis['stream']
-
+import type { ChainableCommander, Redis as RedisClient, Result } from 'ioredis'
 import type { BudgetPeriod } from './budget-period.ts'
 import type { AdmitResult } from './rate-bucket.ts'
 import { windowMs } from './rate-bucket.ts'
@@ -118,7 +116,7 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
    * connection's traffic) is written at once.
    */
   let admitting = 0
-  let corked: NetStream | undefined
+  let corked: RedisClient['stream'] | undefined
   function corkUntilCheck(): void {
     if (corked !== undefined || redis.status !== 'ready') return
     const stream = redis.stream
