@@ -75,6 +75,10 @@ const ports = {
   redis: basePort + 12,
 }
 const redisUrl = new URL(values['redis-url'])
+if (!['127.0.0.1', 'localhost', '[::1]'].includes(redisUrl.hostname)) {
+  process.stderr.write(`bench: --redis-url must be on loopback, got ${redisUrl.hostname}\n`)
+  process.exit(2)
+}
 
 if (!hasCommand('wrk', ['--version'])) {
   process.stderr.write(
@@ -214,19 +218,19 @@ async function main(): Promise<void> {
     'switchyard-redis': ports.redis,
   }
   const started = (target: TargetName): Started => {
-    const process = processes[target]
-    if (process === undefined) throw new Error(`${target} was not started`)
-    return process
+    const hop = processes[target]
+    if (hop === undefined) throw new Error(`${target} was not started`)
+    return hop
   }
-  for (const [name, process] of Object.entries(processes)) {
+  for (const [name, hop] of Object.entries(processes)) {
     if (!(await waitForPort(portOf[name as TargetName], 20_000))) {
-      throw new Error(`${name} did not start; see ${process.log}`)
+      throw new Error(`${name} did not start; see ${hop.log}`)
     }
   }
   await sleep(2000)
   const idleRss: Partial<Record<TargetName, number>> = {}
-  for (const [name, process] of Object.entries(processes))
-    idleRss[name as TargetName] = rssMiB(process.child.pid!)
+  for (const [name, hop] of Object.entries(processes))
+    idleRss[name as TargetName] = rssMiB(hop.child.pid!)
 
   const scriptPath = writeWrkScript(dir)
   const notes: string[] = []
