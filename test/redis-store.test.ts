@@ -5,6 +5,7 @@
  * issued. Needs 127.0.0.1:6379 (see helpers/redis.ts).
  */
 import assert from 'node:assert/strict'
+import { Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { budgetPeriod } from '../src/limits/budget-period.ts'
@@ -47,6 +48,32 @@ describe('Redis store: batched commands', { skip }, () => {
     await deleteKeys(prefix)
     client.disconnect()
   })
+
+  /** Counts the socket writes (write(2) or writev(2) calls) that carry `marker`, until `stop`. */
+  function countWrites(marker: string): { readonly count: number; stop(): void } {
+    const socket = Socket.prototype
+    const { _write: write, _writev: writev } = socket
+    if (writev === undefined) throw new Error('net.Socket has no _writev')
+    let count = 0
+    const carries = (data: unknown) => String(data).includes(marker)
+    socket._write = function (this: Socket, chunk, encoding, callback) {
+      if (carries(chunk)) count++
+      write.call(this, chunk, encoding, callback)
+    }
+    socket._writev = function (this: Socket, chunks, callback) {
+      if (chunks.some(({ chunk }) => carries(chunk))) count++
+      writev.call(this, chunks, callback)
+    }
+    return {
+      get count() {
+        return count
+      },
+      stop() {
+        socket._write = write
+        socket._writev = writev
+      },
+    }
+  }
 
   /** Waits until MONITOR has relayed everything sent before this call. */
   async function monitorCaughtUp(): Promise<void> {
@@ -124,13 +151,20 @@ describe('Redis store: batched commands', { skip }, () => {
     assert.equal(Number(await client.get(`${prefix}{carol}:tpm`)), now + (12 * windowMs) / 600)
   })
 
-  test('admissions sent while others wait for Redis keep their order and exactness', async () => {
+  test('admissions sent while another waits for Redis leave in one write, in order and exact', async () => {
     const counters = store.counters('erin')
     const now = Date.UTC(2026, 10, 26, 12)
     scripts.length = 0
     // The first is written at once; the other nine wait for the end of the turn, in one write.
     const input = { now, rpm: 5, tpm: undefined, tokens: 0, budget: undefined }
-    const results = await Promise.all(Array.from({ length: 10 }, () => counters.admit(input)))
+    const writes = countWrites('{erin}')
+    let results: Awaited<ReturnType<typeof counters.admit>>[]
+    try {
+      results = await Promise.all(Array.from({ length: 10 }, () => counters.admit(input)))
+    } finally {
+      writes.stop()
+    }
+    assert.equal(writes.count, 2, 'one write for the first admission, one for the nine after it')
     assert.deepEqual(
       results.map((result) => result.verdict),
       [...Array(5).fill('admitted'), ...Array(5).fill('rpm')],
