@@ -6,30 +6,18 @@
  * A second writer (another `--workers` process, the CLI) waits for the write lock on a timer,
  * not in SQLite's busy handler: that handler sleeps inside the call, which would stop the event
  * loop, and every request on it, for 1-100 ms at a time. Only opening the file (setting WAL mode)
- * waits in SQLite, once, at start-up.
+ * waits in SQLite, once, at start-up. Batch inserts (the usage log) run on a writer thread with a
+ * connection of its own (sqlite-writer.ts), where a commit's checkpoint and its disk syncs, and
+ * any wait for the lock, hold that thread instead of the event loop.
  */
 
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { mkdirSync } from '../core/builtins.ts'
-import { childMap } from '../core/child-map.ts'
-import {
-  insertSql,
-  type SqlDriver,
-  type SqlExecutor,
-  type SqlRow,
-  type SqlValue,
-} from './sql-driver.ts'
-
-/**
- * The row counts a multi-row insert is cut into. SQLite compiles every distinct statement text,
- * and a 200-row insert took about 4M instructions to prepare: the usage log's batches vary in
- * size (a timer writes what has queued), so one statement per batch size would prepare almost
- * every batch anew, and cache a large statement per size. Powers of two cover any count in a few
- * statements, each prepared once.
- */
-const chunkRows = [128, 64, 32, 16, 8, 4, 2, 1]
+import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './sql-driver.ts'
+import { type InsertStatements, insertChunked } from './sqlite-insert.ts'
+import { openWriterThread } from './sqlite-writer-thread.ts'
 
 /** How long a statement waits for another connection's write lock before it fails. */
 export const lockWaitMs = 5_000
@@ -102,17 +90,10 @@ export function openSqliteDriver(file: string, options: SqliteOptions = {}): Sql
     queue = result.catch(() => {})
     return result
   }
-  /** Prepared inserts by table and columns, then by row count (one of `chunkRows`). */
-  const inserts = new Map<string, Map<number, StatementSync>>()
-  const insertStatement = (table: string, columns: readonly string[], rows: number) => {
-    const bySize = childMap(inserts, `${table} ${columns.join(',')}`)
-    let statement = bySize.get(rows)
-    if (statement === undefined) {
-      statement = database.prepare(insertSql(table, columns, rows))
-      bySize.set(rows, statement)
-    }
-    return statement
-  }
+  // A file's batch inserts run on a thread of their own (sqlite-writer.ts); an in-memory
+  // database exists only on this connection.
+  const writer = file === ':memory:' ? undefined : openWriterThread({ file, lockWaitMs: waitMs })
+  const inserts: InsertStatements = new Map()
 
   return {
     engine: 'sqlite',
@@ -120,21 +101,11 @@ export function openSqliteDriver(file: string, options: SqliteOptions = {}): Sql
     run: executor.run,
     transaction,
     insertRows(table, columns, values) {
-      const rowCount = values.length / columns.length
-      return transaction(async () => {
-        let row = 0
-        for (const size of chunkRows) {
-          if (rowCount - row < size) continue
-          const statement = insertStatement(table, columns, size)
-          while (rowCount - row >= size) {
-            const from = row * columns.length
-            statement.run(...values.slice(from, from + size * columns.length))
-            row += size
-          }
-        }
-      })
+      if (writer !== undefined) return writer.insertRows(table, columns, values)
+      return transaction(async () => insertChunked(database, inserts, table, columns, values))
     },
     async close() {
+      await writer?.close()
       await queue
       database.close()
     },
