@@ -98,8 +98,8 @@ async function serve(args: string[]): Promise<number> {
     config,
     source: loaded.source,
     inCluster: cluster.isWorker,
+    beforeListen: releaseStartupMemory,
   })
-  releaseStartupMemory()
   // SIGHUP's default would end the process mid-stream. A worker leaves reloads to its primary.
   process.on('SIGHUP', () => {
     if (cluster.isWorker) return
