@@ -3,8 +3,9 @@
  * (with every feature the main bench turns on), each run under callgrind at the same time,
  * against the same mock upstream. Instruction counts repeat to within a few percent from one run
  * to the next whatever else the machine does, where CPU time on a shared VM drifts by 20% or more,
- * so this is the figure to decide small changes by. It counts the main thread inside the event
- * loop only: no kernel time, no GC helper threads, no cache misses.
+ * so this is the figure to decide small changes by. It counts what runs inside an event loop
+ * (`uv_run`): the main thread and, once the usage log has written a batch, the SQLite writer
+ * thread; no kernel time, no GC helper threads, no cache misses.
  *
  *   npm run bench:instructions -- [--scenario small|stream|translated|translated-stream]
  *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
