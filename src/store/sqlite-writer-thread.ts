@@ -56,8 +56,8 @@ export function openWriterThread(data: WriterData): WriterThread {
   }
 
   function start(): WorkerType {
-    // Its garbage is one batch of values at a time: a small young generation is plenty, where
-    // the process's own --max-semi-space-size would let it grow to 32 MB.
+    // Its garbage is one batch of values at a time, so a small young generation is plenty; the
+    // process's own --max-semi-space-size=16 (serve sets it) would apply here too otherwise.
     const thread = new Worker(entry, {
       workerData: data,
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
