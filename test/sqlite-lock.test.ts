@@ -11,6 +11,7 @@ import { openSqliteDriver } from '../src/store/sqlite-driver.ts'
  * Another connection holding SQLite's write lock, as a second `--workers` process or the CLI does
  * while it writes. The waiting driver must keep its event loop running: the lock is released here
  * by a timer on that same loop, so a driver that waited inside SQLite would never see it released.
+ * Batch inserts wait on the writer thread, inside SQLite, which stops only that thread.
  */
 describe('SQLite: waiting for another writer', () => {
   let dir: string
@@ -43,18 +44,27 @@ describe('SQLite: waiting for another writer', () => {
     }
   }
 
-  test('a batch waits for the lock without stopping the event loop, then lands whole', async () => {
+  test('a transaction and a batch wait for the lock, the loop turning meanwhile; both land whole', async () => {
     holder.exec('BEGIN IMMEDIATE')
     holder.exec('INSERT INTO t (x) VALUES (0)')
     const releasedAt = performance.now() + 150
     setTimeout(() => holder.exec('COMMIT'), 150)
-    const { turns } = await countTurns(driver.insertRows('t', ['x'], [1, 2, 3]))
-    assert.ok(performance.now() >= releasedAt - 1, 'the batch waited for the other writer')
-    assert.ok(turns >= 10, `the event loop turned ${turns} times while the batch waited`)
+    // The transaction waits on this connection, on a timer; the batch on the writer thread's.
+    const { turns } = await countTurns(
+      Promise.all([
+        driver.transaction(async (executor) => {
+          await executor.run('INSERT INTO t (x) VALUES (?)', [1])
+          await executor.run('INSERT INTO t (x) VALUES (?)', [2])
+        }),
+        driver.insertRows('t', ['x'], [3, 4, 5]),
+      ]),
+    )
+    assert.ok(performance.now() >= releasedAt - 1, 'both waited for the other writer')
+    assert.ok(turns >= 10, `the event loop turned ${turns} times while they waited`)
     const rows = await driver.all('SELECT x FROM t ORDER BY x')
     assert.deepEqual(
       rows.map((row) => Number(row.x)),
-      [0, 1, 2, 3],
+      [0, 1, 2, 3, 4, 5],
     )
   })
 
