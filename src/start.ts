@@ -8,6 +8,7 @@ import { ensureDefaultKey } from './auth/default-key.ts'
 import type { KeySpec } from './auth/keys.ts'
 import type { Config } from './config/schema.ts'
 import { createGateway, type Gateway } from './gateway.ts'
+import { accessLogBufferBytes } from './server/access-log.ts'
 import { createGatewayServer } from './server/app.ts'
 import { openStore, storeUrl } from './store/open-store.ts'
 
@@ -36,13 +37,13 @@ export interface RunningGateway {
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options
   // One write(2) per log line cost about a tenth of a request's CPU: lines are buffered up to
-  // 4 KiB and written asynchronously, at the latest 250 ms later; pino flushes on exit. Access
+  // 12 KiB and written asynchronously, at the latest 250 ms later; pino flushes on exit. Access
   // lines arrive already batched (src/server/access-log.ts).
   const logger =
     options.logger ??
     pino(
       { level: config.server.log_level, base: null },
-      pino.destination({ sync: false, minLength: 4096, periodicFlush: 250 }),
+      pino.destination({ sync: false, minLength: accessLogBufferBytes, periodicFlush: 250 }),
     )
   const extraKeys: KeySpec[] = []
   if (config.auth.keys.length === 0) {
