@@ -279,16 +279,18 @@ function spendTimeToLive(period: BudgetPeriod | undefined, now: number): number 
 const verdicts = new Set<string>(['admitted', 'rpm', 'tpm', 'budget'])
 
 function parseAdmitReply(reply: unknown): AdmitResult {
-  if (!Array.isArray(reply) || reply.length !== 6 || !verdicts.has(String(reply[0]))) {
+  const fields = typeof reply === 'string' ? reply.split(' ') : []
+  const verdict = fields[0]
+  if (fields.length !== 6 || verdict === undefined || !verdicts.has(verdict)) {
     throw new Error('Unexpected reply from the limiter script')
   }
   const number = (index: number) => {
-    const value = Number(reply[index])
+    const value = Number(fields[index])
     if (!Number.isFinite(value)) throw new Error('Unexpected number from the limiter script')
     return value
   }
   return {
-    verdict: reply[0] as AdmitResult['verdict'],
+    verdict: verdict as AdmitResult['verdict'],
     requests: { before: number(1), after: number(2) },
     tokens: { before: number(3), after: number(4) },
     spend: number(5),
