@@ -1,8 +1,8 @@
 /**
  * How the Redis store batches its commands, watched through Redis's MONITOR: one turn's
  * settlements merge per key and period into one script call, an admission takes them along ahead
- * of it, and admissions held back while others are in flight still run in the order they were
- * issued. Needs 127.0.0.1:6379 (see helpers/redis.ts).
+ * of it, and admissions of one key held back while others are in flight go as one script call that
+ * decides them in the order they were issued. Needs 127.0.0.1:6379 (see helpers/redis.ts).
  */
 import assert from 'node:assert/strict'
 import { Socket } from 'node:net'
@@ -151,11 +151,11 @@ describe('Redis store: batched commands', { skip }, () => {
     assert.equal(Number(await client.get(`${prefix}{carol}:tpm`)), now + (12 * windowMs) / 600)
   })
 
-  test('admissions sent while another waits for Redis leave in one write, in order and exact', async () => {
+  test('admissions sent while another waits for Redis leave in one write and one script call, in order and exact', async () => {
     const counters = store.counters('erin')
     const now = Date.UTC(2026, 10, 26, 12)
     scripts.length = 0
-    // The first is written at once; the other nine wait for the end of the turn, in one write.
+    // The first is written at once; the other nine wait for the end of the poll, in one write.
     const input = { now, rpm: 5, tpm: undefined, tokens: 0, budget: undefined }
     const writes = countWrites('{erin}')
     let results: Awaited<ReturnType<typeof counters.admit>>[]
@@ -175,7 +175,29 @@ describe('Redis store: batched commands', { skip }, () => {
       [0, 1, 2, 3, 4],
     )
     await monitorCaughtUp()
-    assert.equal(scripts.length, 10)
+    // The window, then five values per admission: one call of one, then one call of nine.
+    assert.deepEqual(
+      scripts.map(({ args }) => (args.length - 1) / 5),
+      [1, 9],
+    )
+  })
+
+  test('admissions of different keys in one poll are one script call per key, each exact', async () => {
+    const now = Date.UTC(2026, 10, 26, 12)
+    scripts.length = 0
+    const input = { now, rpm: 2, tpm: undefined, tokens: 0, budget: undefined }
+    const ids = ['hal', 'ivy', 'hal', 'ivy', 'hal', 'ivy', 'hal']
+    const results = await Promise.all(ids.map((id) => store.counters(id).admit(input)))
+    const verdicts = (id: string) =>
+      results.filter((_, index) => ids[index] === id).map((result) => result.verdict)
+    assert.deepEqual(verdicts('hal'), ['admitted', 'admitted', 'rpm', 'rpm'])
+    assert.deepEqual(verdicts('ivy'), ['admitted', 'admitted', 'rpm'])
+    await monitorCaughtUp()
+    // The first hal at once; then the poll's three ivy and three hal, one call each.
+    assert.deepEqual(
+      scripts.map(({ keys, args }) => `${keys[0]} ${(args.length - 1) / 5}`),
+      [`${prefix}{hal}:rpm 1`, `${prefix}{ivy}:rpm 3`, `${prefix}{hal}:rpm 3`],
+    )
   })
 
   test('after Redis forgets the scripts (a restart), batched settlements and admissions still land', async () => {
@@ -183,7 +205,7 @@ describe('Redis store: batched commands', { skip }, () => {
     const input = { now, rpm: 100, tpm: 600, tokens: 6, budget: undefined }
     await store.counters('frank').admit(input)
     await client.script('FLUSH')
-    // Two keys' settlements in one pipeline, then an admission that takes a third along: every
+    // Two keys' settlements in one write, then an admission that takes a third along: every
     // script is unknown to Redis now and goes again with its source.
     const settled = Promise.all([
       store.counters('frank').settle({ now, tpm: 600, tokenDelta: 4, cost: 0, period: undefined }),

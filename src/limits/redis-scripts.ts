@@ -4,47 +4,57 @@
  * caller's clock, passed in, so tests can inject time; expiries are relative to it too); a missing
  * key is a full bucket. The
  * admission script repeats `decide` from rate-bucket.ts: budget, then requests, then tokens,
- * and it writes nothing unless everything passes. Its reply is one string of six
- * space-separated fields (the verdict, then numbers, which Redis would truncate to integers as Lua
- * numbers): a client decodes one string much faster than an array of six.
+ * and it writes nothing unless everything passes.
  */
 
-/** KEYS: requests, tokens, spend. ARGV: now, window ms, rpm, tpm (0: none), tokens, max spend (-1: none). */
+/**
+ * KEYS: requests, tokens, spend. ARGV: window ms, then five per admission: now, rpm, tpm (0: none),
+ * tokens, max spend (-1: none). The admissions are decided one after another, each seeing what the
+ * ones before it wrote, exactly as that many calls in a row would be. The reply joins one string
+ * per admission with commas; each is six space-separated fields (the verdict, then numbers, which
+ * Redis would truncate to integers as Lua numbers): a client decodes one string much faster than
+ * an array.
+ */
 export const admitScript = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local rpm = tonumber(ARGV[3])
-local tpm = tonumber(ARGV[4])
-local units = tonumber(ARGV[5])
-local maxSpend = tonumber(ARGV[6])
+local window = tonumber(ARGV[1])
 local slack = 1e-6
 
-local function debt(key, limit, amount)
+local function debt(key, now, limit, amount)
   local before = math.max(0, tonumber(redis.call('GET', key) or '0') - now)
   return before, before + amount * window / limit
 end
 
-local requestsBefore, requestsAfter, tokensBefore, tokensAfter = 0, 0, 0, 0
-if rpm > 0 then requestsBefore, requestsAfter = debt(KEYS[1], rpm, 1) end
-if tpm > 0 then tokensBefore, tokensAfter = debt(KEYS[2], tpm, units) end
-local spend = 0
-if maxSpend >= 0 then spend = tonumber(redis.call('GET', KEYS[3]) or '0') end
+local replies = {}
+for i = 2, #ARGV, 5 do
+  local now = tonumber(ARGV[i])
+  local rpm = tonumber(ARGV[i + 1])
+  local tpm = tonumber(ARGV[i + 2])
+  local units = tonumber(ARGV[i + 3])
+  local maxSpend = tonumber(ARGV[i + 4])
 
-local verdict = 'admitted'
-if maxSpend >= 0 and spend >= maxSpend then verdict = 'budget'
-elseif rpm > 0 and requestsAfter > window + slack then verdict = 'rpm'
-elseif tpm > 0 and tokensAfter > window + slack then verdict = 'tpm' end
+  local requestsBefore, requestsAfter, tokensBefore, tokensAfter = 0, 0, 0, 0
+  if rpm > 0 then requestsBefore, requestsAfter = debt(KEYS[1], now, rpm, 1) end
+  if tpm > 0 then tokensBefore, tokensAfter = debt(KEYS[2], now, tpm, units) end
+  local spend = 0
+  if maxSpend >= 0 then spend = tonumber(redis.call('GET', KEYS[3]) or '0') end
 
-if verdict == 'admitted' then
-  if rpm > 0 then
-    redis.call('SET', KEYS[1], string.format('%.3f', now + requestsAfter), 'PX', math.ceil(requestsAfter) + 1000)
+  local verdict = 'admitted'
+  if maxSpend >= 0 and spend >= maxSpend then verdict = 'budget'
+  elseif rpm > 0 and requestsAfter > window + slack then verdict = 'rpm'
+  elseif tpm > 0 and tokensAfter > window + slack then verdict = 'tpm' end
+
+  if verdict == 'admitted' then
+    if rpm > 0 then
+      redis.call('SET', KEYS[1], string.format('%.3f', now + requestsAfter), 'PX', math.ceil(requestsAfter) + 1000)
+    end
+    if tpm > 0 and tokensAfter > 0 then
+      redis.call('SET', KEYS[2], string.format('%.3f', now + tokensAfter), 'PX', math.ceil(tokensAfter) + 1000)
+    end
   end
-  if tpm > 0 and tokensAfter > 0 then
-    redis.call('SET', KEYS[2], string.format('%.3f', now + tokensAfter), 'PX', math.ceil(tokensAfter) + 1000)
-  end
+  replies[#replies + 1] = string.format('%s %.6f %.6f %.6f %.6f %s', verdict, requestsBefore,
+    requestsAfter, tokensBefore, tokensAfter, tostring(spend))
 end
-return string.format('%s %.6f %.6f %.6f %.6f %s', verdict, requestsBefore, requestsAfter,
-  tokensBefore, tokensAfter, tostring(spend))
+return table.concat(replies, ',')
 `
 
 /** KEYS: tokens, spend. ARGV: now, window ms, tpm (0: none), token delta, cost, spend time to live (ms). */

@@ -1,15 +1,16 @@
 /**
- * Counters in Redis, shared by every replica. One round trip per admission, each a Lua script
- * (redis-scripts.ts); admissions sent while others wait for Redis leave together at the end of the
- * poll. Settlements wait for the end of the event loop's turn: those of one key and period merge
- * (token deltas and costs add up), and the turn's settlements leave together in one pipeline, one
- * write, or ahead of the next admission in its write. Keys carry the client key's id as a hash tag (`{config:alice}`) so a key's
- * counters share a Redis Cluster slot, as multi-key scripts need. Commands time out after
- * `timeoutMs`; the limiter decides what a failure means (fail open or closed).
+ * Counters in Redis, shared by every replica. Each admission is one round trip, a Lua script
+ * (redis-scripts.ts); admissions of one key issued while others wait for Redis go together, in one
+ * script call at the end of the poll. Settlements wait for the end of the event loop's turn: those
+ * of one key and period merge (token deltas and costs add up), and the turn's settlements leave
+ * together in one write, or ahead of the next admissions in theirs. Keys carry the client key's id
+ * as a hash tag (`{config:alice}`) so a key's counters share a Redis Cluster slot, as multi-key
+ * scripts need. Commands time out after `timeoutMs`; the limiter decides what a failure means
+ * (fail open or closed).
  */
 
 import { createRequire } from 'node:module'
-import type { ChainableCommander, Redis as RedisClient, Result } from 'ioredis'
+import type { Redis as RedisClient, Result } from 'ioredis'
 import type { BudgetPeriod } from './budget-period.ts'
 import type { AdmitResult } from './rate-bucket.ts'
 import { windowMs } from './rate-bucket.ts'
@@ -77,7 +78,7 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
   /**
    * This turn's settlements, by key and period. Sent one by one, each settlement was a write to
    * Redis and a wake-up of it: merged and batched, Redis spends about half the CPU per request
-   * (docs/limits.md). An admission takes them along in its own write, ahead of it, so an
+   * (docs/limits.md). Admissions take them along in their own write, ahead of them, so an
    * admission still sees every settlement this process made before it.
    */
   let waiting: SettlementBatch | undefined
@@ -95,69 +96,78 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
   }
 
   function flushSettlements(): void {
+    inOneWrite(sendSettlements)
+  }
+
+  function sendSettlements(): void {
     const batch = waiting
     if (batch === undefined) return
     waiting = undefined
-    // One settlement (one connection's worth of traffic) goes alone: a pipeline of one costs more.
-    const written =
-      batch.size === 1
-        ? redis.switchyardSettle(...batch.only()).then(() => [])
-        : batch.queueIn(redis.pipeline()).exec()
-    written.then(
-      (results) => batch.report(results ?? []),
-      (error: unknown) => batch.fail(error),
-    )
+    batch.send(redis)
+  }
+
+  /** Commands issued in `send` leave in one write (ioredis writes each command on its own). */
+  function inOneWrite(send: () => void): void {
+    if (redis.status !== 'ready') {
+      send()
+      return
+    }
+    const stream = redis.stream
+    stream.cork()
+    try {
+      send()
+    } finally {
+      stream.uncork()
+    }
   }
 
   /**
-   * While admissions are waiting for Redis, a new one holds the connection's writes until the
-   * event loop's check phase: the admissions of every request that arrived in one poll leave in
-   * one write, and their replies come back in one read. An admission with none in flight (one
-   * connection's traffic) is written at once.
+   * While admissions are waiting for Redis, new ones of the same key and budget period gather
+   * until the event loop's check phase and go as one script call, which decides them in the order
+   * they were issued. ioredis spends 15-20 µs of the event loop on each command it encodes,
+   * sends and decodes, and under load eight or more admissions share one. An admission with none
+   * in flight (one connection's traffic) is sent at once.
    */
   let admitting = 0
-  let corked: RedisClient['stream'] | undefined
-  function corkUntilCheck(): void {
-    if (corked !== undefined || redis.status !== 'ready') return
-    const stream = redis.stream
-    stream.cork()
-    corked = stream
-    setImmediate(() => {
-      corked = undefined
-      stream.uncork()
-    })
-  }
+  const gathering = new Map<string, AdmissionBatch>()
 
-  /** The admission script, after this turn's settlements when there are any, in one write. */
-  async function runAdmit(keysThenArgs: (string | number)[]): Promise<unknown> {
-    if (admitting > 0) corkUntilCheck()
+  async function runAdmit(keys: AdmitKeys, input: AdmitInput): Promise<string> {
     admitting++
     try {
-      return await admitAfterSettlements(keysThenArgs)
+      return await (admitting === 1 ? admitNow(keys, input) : gather(keys, input))
     } finally {
       admitting--
     }
   }
 
-  async function admitAfterSettlements(keysThenArgs: (string | number)[]): Promise<unknown> {
-    const batch = waiting
-    if (batch === undefined) return redis.switchyardAdmit(...keysThenArgs)
-    waiting = undefined
-    let results: [Error | null, unknown][]
-    try {
-      results =
-        (await batch
-          .queueIn(redis.pipeline())
-          .switchyardAdmit(...keysThenArgs)
-          .exec()) ?? []
-    } catch (error) {
-      batch.fail(error)
-      throw error
-    }
-    batch.report(results.slice(0, batch.size))
-    const [error, reply] = results[batch.size] ?? [new Error('No reply to the admission')]
-    if (error !== null) throw error
+  function admitNow(keys: AdmitKeys, input: AdmitInput): Promise<string> {
+    const batch = new AdmissionBatch(keys)
+    const reply = batch.add(input)
+    inOneWrite(() => {
+      sendSettlements()
+      batch.send(redis)
+    })
     return reply
+  }
+
+  function gather(keys: AdmitKeys, input: AdmitInput): Promise<string> {
+    // The spend key names the client key and the budget period.
+    let batch = gathering.get(keys[2])
+    if (batch === undefined) {
+      if (gathering.size === 0) setImmediate(sendGathered)
+      batch = new AdmissionBatch(keys)
+      gathering.set(keys[2], batch)
+    }
+    return batch.add(input)
+  }
+
+  function sendGathered(): void {
+    const batches = [...gathering.values()]
+    gathering.clear()
+    inOneWrite(() => {
+      sendSettlements()
+      for (const batch of batches) batch.send(redis)
+    })
   }
 
   function counters(keyId: string): KeyCounters {
@@ -167,17 +177,10 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
     const spendKey = (period: BudgetPeriod | undefined) => `${base}spend:${period?.label ?? 'none'}`
     return {
       async admit(input) {
-        const reply = await runAdmit([
-          requestsKey,
-          tokensKey,
-          spendKey(input.budget?.period),
-          input.now,
-          windowMs,
-          input.rpm ?? 0,
-          input.tpm ?? 0,
-          input.tokens,
-          input.budget?.maxSpend ?? -1,
-        ])
+        const reply = await runAdmit(
+          [requestsKey, tokensKey, spendKey(input.budget?.period)],
+          [input.now, input.rpm ?? 0, input.tpm ?? 0, input.tokens, input.budget?.maxSpend ?? -1],
+        )
         return parseAdmitReply(reply)
       },
       settle(input) {
@@ -227,10 +230,6 @@ class SettlementBatch {
     })
   }
 
-  get size(): number {
-    return this.#entries.size
-  }
-
   /** Merged with an earlier settlement of the same key and period (the spend key names both). */
   add(settlement: Settlement): void {
     const queued = this.#entries.get(settlement.spendKey)
@@ -244,26 +243,64 @@ class SettlementBatch {
     queued.timeToLive = settlement.timeToLive
   }
 
-  queueIn(pipeline: ChainableCommander): ChainableCommander {
-    for (const entry of this.#entries.values()) pipeline.switchyardSettle(...scriptInput(entry))
-    return pipeline
+  /** One script call per entry, in the caller's write; `written` settles when all have answered. */
+  send(redis: RedisClient): void {
+    try {
+      const calls = [...this.#entries.values()].map((entry) =>
+        redis.switchyardSettle(...scriptInput(entry)),
+      )
+      Promise.all(calls).then(
+        () => this.#resolve(),
+        (error: unknown) => this.#reject(error),
+      )
+    } catch (error) {
+      this.#reject(error)
+    }
+  }
+}
+
+/** The requests, tokens and spend keys of one client key and budget period. */
+type AdmitKeys = [string, string, string]
+/** now, rpm, tpm (0: none), tokens, max spend (-1: none). */
+type AdmitInput = [number, number, number, number, number]
+
+/** Admissions of one key and period, in the order they were issued, and who waits for each. */
+class AdmissionBatch {
+  readonly #keys: AdmitKeys
+  readonly #args: number[] = [windowMs]
+  readonly #waiters: { resolve(reply: string): void; reject(error: unknown): void }[] = []
+
+  constructor(keys: AdmitKeys) {
+    this.#keys = keys
   }
 
-  /** The script's keys and arguments when the batch holds one settlement. */
-  only(): (string | number)[] {
-    const [entry] = this.#entries.values()
-    return entry === undefined ? [] : scriptInput(entry)
+  add(input: AdmitInput): Promise<string> {
+    this.#args.push(...input)
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }
 
-  /** The pipeline's replies to this batch's scripts, in order. */
-  report(results: readonly [Error | null, unknown][]): void {
-    const failure = results.find(([error]) => error !== null)
-    if (failure === undefined) this.#resolve()
-    else this.#reject(failure[0])
-  }
-
-  fail(error: unknown): void {
-    this.#reject(error)
+  send(redis: RedisClient): void {
+    const waiters = this.#waiters
+    let reply: Promise<unknown>
+    try {
+      reply = redis.switchyardAdmit(...this.#keys, ...this.#args)
+    } catch (error) {
+      reply = Promise.reject(error)
+    }
+    reply.then(
+      (reply) => {
+        const replies = typeof reply === 'string' ? reply.split(',') : []
+        for (const [index, waiter] of waiters.entries()) {
+          const own = replies.length === waiters.length ? replies[index] : undefined
+          if (own === undefined)
+            waiter.reject(new Error('Unexpected reply from the limiter script'))
+          else waiter.resolve(own)
+        }
+      },
+      (error: unknown) => {
+        for (const waiter of waiters) waiter.reject(error)
+      },
+    )
   }
 }
 
