@@ -182,6 +182,25 @@ describe('Redis store: batched commands', { skip }, () => {
     )
   })
 
+  test('a poll of many admissions for one key is split into calls of at most 64, in order', async () => {
+    const counters = store.counters('jay')
+    const now = Date.UTC(2026, 10, 26, 12)
+    scripts.length = 0
+    const input = { now, rpm: 1000, tpm: undefined, tokens: 0, budget: undefined }
+    const results = await Promise.all(Array.from({ length: 150 }, () => counters.admit(input)))
+    assert.ok(results.every((result) => result.verdict === 'admitted'))
+    // Each saw every one before it, across the calls: 0, 1, 2 … 149 requests' worth of debt.
+    assert.deepEqual(
+      results.map((result) => Math.round((result.requests.before * 1000) / windowMs)),
+      Array.from({ length: 150 }, (_, index) => index),
+    )
+    await monitorCaughtUp()
+    assert.deepEqual(
+      scripts.map(({ args }) => (args.length - 1) / 5),
+      [1, 64, 64, 21],
+    )
+  })
+
   test('admissions of different keys in one poll are one script call per key, each exact', async () => {
     const now = Date.UTC(2026, 10, 26, 12)
     scripts.length = 0

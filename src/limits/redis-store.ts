@@ -130,6 +130,8 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
    */
   let admitting = 0
   const gathering = new Map<string, AdmissionBatch>()
+  /** Batches that reached `maxAdmissionsPerCall` this poll; they leave with the rest. */
+  const full: AdmissionBatch[] = []
 
   async function runAdmit(keys: AdmitKeys, input: AdmitInput): Promise<string> {
     admitting++
@@ -153,8 +155,9 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
   function gather(keys: AdmitKeys, input: AdmitInput): Promise<string> {
     // The spend key names the client key and the budget period.
     let batch = gathering.get(keys[2])
-    if (batch === undefined) {
-      if (gathering.size === 0) setImmediate(sendGathered)
+    if (batch === undefined || batch.count === maxAdmissionsPerCall) {
+      if (gathering.size === 0 && full.length === 0) setImmediate(sendGathered)
+      if (batch !== undefined) full.push(batch)
       batch = new AdmissionBatch(keys)
       gathering.set(keys[2], batch)
     }
@@ -162,7 +165,8 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
   }
 
   function sendGathered(): void {
-    const batches = [...gathering.values()]
+    const batches = [...full, ...gathering.values()]
+    full.length = 0
     gathering.clear()
     inOneWrite(() => {
       sendSettlements()
@@ -259,6 +263,13 @@ class SettlementBatch {
   }
 }
 
+/**
+ * One script call decides at most this many admissions: Redis runs a script to the end before
+ * anything else, so a poll of many requests for one key is split to keep other clients' waits
+ * short.
+ */
+const maxAdmissionsPerCall = 64
+
 /** The requests, tokens and spend keys of one client key and budget period. */
 type AdmitKeys = [string, string, string]
 /** now, rpm, tpm (0: none), tokens, max spend (-1: none). */
@@ -272,6 +283,10 @@ class AdmissionBatch {
 
   constructor(keys: AdmitKeys) {
     this.#keys = keys
+  }
+
+  get count(): number {
+    return this.#waiters.length
   }
 
   add(input: AdmitInput): Promise<string> {
