@@ -9,6 +9,7 @@ import { Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { budgetPeriod } from '../src/limits/budget-period.ts'
+import { createMemoryStore } from '../src/limits/memory-store.ts'
 import { windowMs } from '../src/limits/rate-bucket.ts'
 import { createRedisStore } from '../src/limits/redis-store.ts'
 import type { LimitStore } from '../src/limits/store.ts'
@@ -198,6 +199,51 @@ describe('Redis store: batched commands', { skip }, () => {
     assert.deepEqual(
       scripts.map(({ args }) => (args.length - 1) / 5),
       [1, 64, 64, 21],
+    )
+  })
+
+  test('a burst decided in one call matches the memory store, admission by admission', async () => {
+    const memory = createMemoryStore().counters('kim')
+    const redisCounters = store.counters('kim')
+    const start = Date.UTC(2026, 10, 26, 12)
+    const period = budgetPeriod('day', start)
+    // Spend below the budget in both stores, then a burst that runs into every limit in turn.
+    await memory.seedSpend(period, 0.5, start)
+    await redisCounters.seedSpend(period, 0.5, start)
+    const inputs = Array.from({ length: 40 }, (_, index) => ({
+      now: start + index * 150,
+      rpm: 20,
+      tpm: index < 15 ? 150 : undefined,
+      tokens: 7 + ((index * 13) % 29),
+      budget: { maxSpend: index < 35 ? 1 : 0.4, period },
+    }))
+    scripts.length = 0
+    const fromRedis = await Promise.all(inputs.map((input) => redisCounters.admit(input)))
+    const fromMemory: Awaited<ReturnType<typeof memory.admit>>[] = []
+    for (const input of inputs) fromMemory.push(await memory.admit(input))
+    const verdicts = fromRedis.map((result) => result.verdict)
+    assert.deepEqual(
+      verdicts,
+      fromMemory.map((result) => result.verdict),
+    )
+    // Admitted, then the tokens run out, then requests, then the budget (memory: 7a 8t 14a 6r 5b).
+    assert.ok(
+      ['admitted', 'rpm', 'tpm', 'budget'].every((verdict) => verdicts.includes(verdict as never)),
+      verdicts.join(' '),
+    )
+    for (const [index, result] of fromRedis.entries()) {
+      const expected = fromMemory[index]!
+      // Redis stores each bucket in whole microseconds' worth of milliseconds (three decimals).
+      for (const field of ['before', 'after'] as const) {
+        assert.ok(Math.abs(result.requests[field] - expected.requests[field]) < 0.01, `${index}`)
+        assert.ok(Math.abs(result.tokens[field] - expected.tokens[field]) < 0.01, `${index}`)
+      }
+      assert.equal(result.spend, expected.spend)
+    }
+    await monitorCaughtUp()
+    assert.deepEqual(
+      scripts.map(({ args }) => (args.length - 1) / 5),
+      [1, 39],
     )
   })
 

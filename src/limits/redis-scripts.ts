@@ -10,20 +10,20 @@
 /**
  * KEYS: requests, tokens, spend. ARGV: window ms, then five per admission: now, rpm, tpm (0: none),
  * tokens, max spend (-1: none). The admissions are decided one after another, each seeing what the
- * ones before it wrote, exactly as that many calls in a row would be. The reply joins one string
- * per admission with commas; each is six space-separated fields (the verdict, then numbers, which
- * Redis would truncate to integers as Lua numbers): a client decodes one string much faster than
- * an array.
+ * ones before it wrote, exactly as that many calls in a row would be. Nothing else runs while a
+ * script does, so each key is read once, carried through the admissions as the value a write
+ * would have stored (rounded as `SET` stores it), and written once at the end: the last
+ * admission's value and expiry, which is what the calls in a row would leave. The reply joins one
+ * string per admission with commas; each is six space-separated fields (the verdict, then
+ * numbers, which Redis would truncate to integers as Lua numbers): a client decodes one string
+ * much faster than an array.
  */
 export const admitScript = `
 local window = tonumber(ARGV[1])
 local slack = 1e-6
 
-local function debt(key, now, limit, amount)
-  local before = math.max(0, tonumber(redis.call('GET', key) or '0') - now)
-  return before, before + amount * window / limit
-end
-
+local requestsAt, tokensAt, spend
+local requestsValue, requestsExpiry, tokensValue, tokensExpiry
 local replies = {}
 for i = 2, #ARGV, 5 do
   local now = tonumber(ARGV[i])
@@ -33,27 +33,44 @@ for i = 2, #ARGV, 5 do
   local maxSpend = tonumber(ARGV[i + 4])
 
   local requestsBefore, requestsAfter, tokensBefore, tokensAfter = 0, 0, 0, 0
-  if rpm > 0 then requestsBefore, requestsAfter = debt(KEYS[1], now, rpm, 1) end
-  if tpm > 0 then tokensBefore, tokensAfter = debt(KEYS[2], now, tpm, units) end
-  local spend = 0
-  if maxSpend >= 0 then spend = tonumber(redis.call('GET', KEYS[3]) or '0') end
+  if rpm > 0 then
+    requestsAt = requestsAt or tonumber(redis.call('GET', KEYS[1]) or '0')
+    requestsBefore = math.max(0, requestsAt - now)
+    requestsAfter = requestsBefore + window / rpm
+  end
+  if tpm > 0 then
+    tokensAt = tokensAt or tonumber(redis.call('GET', KEYS[2]) or '0')
+    tokensBefore = math.max(0, tokensAt - now)
+    tokensAfter = tokensBefore + units * window / tpm
+  end
+  local spent = 0
+  if maxSpend >= 0 then
+    spend = spend or tonumber(redis.call('GET', KEYS[3]) or '0')
+    spent = spend
+  end
 
   local verdict = 'admitted'
-  if maxSpend >= 0 and spend >= maxSpend then verdict = 'budget'
+  if maxSpend >= 0 and spent >= maxSpend then verdict = 'budget'
   elseif rpm > 0 and requestsAfter > window + slack then verdict = 'rpm'
   elseif tpm > 0 and tokensAfter > window + slack then verdict = 'tpm' end
 
   if verdict == 'admitted' then
     if rpm > 0 then
-      redis.call('SET', KEYS[1], string.format('%.3f', now + requestsAfter), 'PX', math.ceil(requestsAfter) + 1000)
+      requestsValue = string.format('%.3f', now + requestsAfter)
+      requestsExpiry = math.ceil(requestsAfter) + 1000
+      requestsAt = tonumber(requestsValue)
     end
     if tpm > 0 and tokensAfter > 0 then
-      redis.call('SET', KEYS[2], string.format('%.3f', now + tokensAfter), 'PX', math.ceil(tokensAfter) + 1000)
+      tokensValue = string.format('%.3f', now + tokensAfter)
+      tokensExpiry = math.ceil(tokensAfter) + 1000
+      tokensAt = tonumber(tokensValue)
     end
   end
   replies[#replies + 1] = string.format('%s %.6f %.6f %.6f %.6f %s', verdict, requestsBefore,
-    requestsAfter, tokensBefore, tokensAfter, tostring(spend))
+    requestsAfter, tokensBefore, tokensAfter, tostring(spent))
 end
+if requestsValue then redis.call('SET', KEYS[1], requestsValue, 'PX', requestsExpiry) end
+if tokensValue then redis.call('SET', KEYS[2], tokensValue, 'PX', tokensExpiry) end
 return table.concat(replies, ',')
 `
 
