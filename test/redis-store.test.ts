@@ -247,6 +247,36 @@ describe('Redis store: batched commands', { skip }, () => {
     )
   })
 
+  test('a turn’s settlements and the admissions gathered with them leave in one write', async () => {
+    const counters = store.counters('lou')
+    const now = Date.UTC(2026, 10, 26, 12)
+    const input = { now, rpm: 100, tpm: 600, tokens: 6, budget: undefined }
+    scripts.length = 0
+    const writes = countWrites('{lou}')
+    try {
+      // One admission goes at once; a request ends and three more arrive in the same turn.
+      const first = counters.admit(input)
+      const settled = counters.settle({ now, tpm: 600, tokenDelta: 12, cost: 0, period: undefined })
+      const rest = await Promise.all([1, 2, 3].map(() => counters.admit(input)))
+      await Promise.all([first, settled])
+      // The three saw the settlement: 6 (first) + 12 settled, then 6 more each.
+      assert.deepEqual(
+        rest.map((result) => Math.round((result.tokens.before * 600) / windowMs)),
+        [18, 24, 30],
+      )
+    } finally {
+      writes.stop()
+    }
+    assert.equal(writes.count, 2, 'the first admission, then the settlement with the three')
+    await monitorCaughtUp()
+    assert.deepEqual(
+      scripts.map(({ keys, args }) =>
+        keys.length === 2 ? 'settle' : `admit ${(args.length - 1) / 5}`,
+      ),
+      ['admit 1', 'settle', 'admit 3'],
+    )
+  })
+
   test('admissions of different keys in one poll are one script call per key, each exact', async () => {
     const now = Date.UTC(2026, 10, 26, 12)
     scripts.length = 0

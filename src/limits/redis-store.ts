@@ -89,14 +89,10 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
     if (waiting === undefined) {
       waiting = new SettlementBatch()
       lastWrite = waiting.written
-      setImmediate(flushSettlements)
+      scheduleFlush()
     }
     waiting.add(settlement)
     return waiting.written
-  }
-
-  function flushSettlements(): void {
-    inOneWrite(sendSettlements)
   }
 
   function sendSettlements(): void {
@@ -156,7 +152,7 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
     // The spend key names the client key and the budget period.
     let batch = gathering.get(keys[2])
     if (batch === undefined || batch.count === maxAdmissionsPerCall) {
-      if (gathering.size === 0 && full.length === 0) setImmediate(sendGathered)
+      scheduleFlush()
       if (batch !== undefined) full.push(batch)
       batch = new AdmissionBatch(keys)
       gathering.set(keys[2], batch)
@@ -164,8 +160,18 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
     return batch.add(input)
   }
 
-  function sendGathered(): void {
-    const batches = [...full, ...gathering.values()]
+  /** Whether `flush` waits for the check phase already. */
+  let flushScheduled = false
+  function scheduleFlush(): void {
+    if (flushScheduled) return
+    flushScheduled = true
+    setImmediate(flush)
+  }
+
+  /** This turn's settlements, then the admissions gathered in this poll, in one write. */
+  function flush(): void {
+    flushScheduled = false
+    const batches = full.length === 0 ? [...gathering.values()] : [...full, ...gathering.values()]
     full.length = 0
     gathering.clear()
     inOneWrite(() => {
@@ -209,7 +215,7 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
     counters,
     async close() {
       // This turn's settlements first.
-      flushSettlements()
+      flush()
       await lastWrite.catch(() => {})
       if (redis.status === 'ready') {
         await redis.quit().catch(() => redis.disconnect())
