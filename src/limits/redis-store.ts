@@ -172,7 +172,7 @@ export function createRedisStore(options: RedisStoreOptions): LimitStore {
   /** This turn's settlements, then the admissions gathered in this poll, in one write. */
   function flush(): void {
     flushScheduled = false
-    const batches = full.length === 0 ? [...gathering.values()] : [...full, ...gathering.values()]
+    const batches = [...full, ...gathering.values()]
     full.length = 0
     gathering.clear()
     inOneWrite(() => {
