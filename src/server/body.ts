@@ -24,7 +24,8 @@ export async function readJson(
       `Expected a JSON body, got content-type ${type}`,
     )
   }
-  const chunks = await readChunks(request, limit)
+  const buffered = takeBuffered(request, declared, limit)
+  const chunks = buffered === undefined ? await readChunks(request, limit) : [buffered]
   const text =
     chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
   if (text.length === 0)
@@ -37,6 +38,29 @@ export async function readJson(
       `The request body is not valid JSON: ${(error as Error).message}`,
     )
   }
+}
+
+const noBytes = Buffer.alloc(0)
+
+/**
+ * The whole body, when it has all arrived and nothing has read it yet. A chat request is a few
+ * KB, so it usually comes in the same reads as its headers and is in the request's buffer by the
+ * time the handler gets here: one `read()` takes it without the four listeners, the flowing
+ * mode and the promise that waiting for it costs. node marks the request `complete` only in a
+ * later callback, so a buffer holding every byte `content-length` announced counts as whole.
+ */
+function takeBuffered(
+  request: IncomingMessage,
+  declared: number,
+  limit: number,
+): Buffer | undefined {
+  if (request.readableFlowing !== null) return undefined
+  if (!request.complete && request.readableLength !== declared) return undefined
+  if (request.readableLength > limit) {
+    request.resume()
+    throw tooLarge(limit)
+  }
+  return (request.read() as Buffer | null) ?? noBytes
 }
 
 /**
