@@ -57,6 +57,26 @@ models:
     assert.ok(Date.now() - started < 1000, 'upstream connection closed within a second')
   })
 
+  test('a client that disconnects before an unstreamed answer aborts the upstream request', async () => {
+    // The upstream never answers: only the client's abort can end the upstream request.
+    upstream.handle(() => {})
+    const controller = new AbortController()
+    const asked = upstream.requests.length
+    const pending = gateway.client.chat.completions.create(
+      { model: 'small', messages: request.messages },
+      { signal: controller.signal },
+    )
+    while (upstream.requests.length === asked)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort()
+    await assert.rejects(pending)
+    const closed = await Promise.race([
+      upstream.requests.at(-1)!.closed.then(() => true),
+      new Promise<false>((resolve) => setTimeout(resolve, 1000, false)),
+    ])
+    assert.ok(closed, 'upstream connection closed within a second')
+  })
+
   test('an upstream that dies mid-stream yields an error event, then the stream ends', async () => {
     upstream.handle((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' })

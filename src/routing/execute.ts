@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ChatRequest, StreamPart } from '../core/chat.ts'
 import { GatewayError } from '../core/errors.ts'
+import { RequestAbort, whenAborted } from '../core/request-abort.ts'
 import type { TargetContext } from '../providers/types.ts'
 import { type AttemptResult, callTarget } from '../upstream/call.ts'
 import { classifyFailure, countsAgainstTarget, fallsBack, isRetriable } from './attempt-failure.ts'
@@ -252,15 +253,16 @@ async function attempt(
   // An attempt with a timeout gets its own signal (the client's abort forwarded into it); one
   // without uses the client's signal as it is, with no controller or listener per attempt.
   let controller: AbortController | undefined
-  let forwardAbort: (() => void) | undefined
+  let stopForwarding: (() => void) | undefined
   let timedOut = false
   let timer: NodeJS.Timeout | undefined
   const timeoutMs = context.requestTimeoutMs ?? target.requestTimeoutMs
   if (timeoutMs !== undefined) {
-    const attemptController = new AbortController()
+    const attemptController = new RequestAbort()
     controller = attemptController
-    forwardAbort = () => attemptController.abort(context.signal.reason)
-    context.signal.addEventListener('abort', forwardAbort, { once: true })
+    stopForwarding = whenAborted(context.signal, () =>
+      attemptController.abort(context.signal.reason),
+    )
     timer = setTimeout(() => {
       timedOut = true
       attemptController.abort()
@@ -283,7 +285,7 @@ async function attempt(
   let handedOver = false
   const finish = () => {
     stats.end(key)
-    if (forwardAbort !== undefined) context.signal.removeEventListener('abort', forwardAbort)
+    stopForwarding?.()
   }
   try {
     const result = await callTarget(

@@ -16,6 +16,7 @@
  */
 import type { Dispatcher } from 'undici'
 import type { GatewayError } from '../core/errors.ts'
+import { whenAborted } from '../core/request-abort.ts'
 import type { UpstreamResponse } from './transport.ts'
 
 /** The callbacks of undici's `Dispatcher.DispatchHandler` this exchange implements. */
@@ -42,7 +43,7 @@ export class UpstreamExchange implements RawDispatchHandler, UpstreamResponse {
   #abort: ((error?: Error) => void) | undefined
   #resume: (() => void) | undefined
   #paused = false
-  #listening = false
+  #unhook: (() => void) | undefined
   #responded = false
   #chunks: Buffer[] = []
   #ended = false
@@ -70,10 +71,7 @@ export class UpstreamExchange implements RawDispatchHandler, UpstreamResponse {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort
     if (this.#signal.aborted) abort(this.#signal.reason as Error)
-    else if (!this.#listening) {
-      this.#listening = true
-      this.#signal.addEventListener('abort', this.#onAbort, { once: true })
-    }
+    else this.#unhook ??= whenAborted(this.#signal, this.#onAbort)
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -113,12 +111,12 @@ export class UpstreamExchange implements RawDispatchHandler, UpstreamResponse {
 
   onComplete(): void {
     this.#ended = true
-    this.#signal.removeEventListener('abort', this.#onAbort)
+    this.#unhook?.()
     this.#wakeReader()
   }
 
   onError(error: Error): void {
-    this.#signal.removeEventListener('abort', this.#onAbort)
+    this.#unhook?.()
     const failure = this.#toError(error)
     if (!this.#responded) {
       this.#reject(failure)

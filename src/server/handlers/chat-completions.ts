@@ -17,6 +17,7 @@ import { InFlightAnswers } from '../../cache/in-flight.ts'
 import type { ChatRequest, CompletionUsage } from '../../core/chat.ts'
 import { computeCost } from '../../core/cost.ts'
 import { GatewayError } from '../../core/errors.ts'
+import { RequestAbort } from '../../core/request-abort.ts'
 import { emptyRecord, type RequestRecord } from '../../core/request-record.ts'
 import { validateChatRequest } from '../../core/validate-chat-request.ts'
 import type { Gateway } from '../../gateway.ts'
@@ -101,9 +102,10 @@ export function createChatCompletionsHandler(gateway: Gateway) {
             settleFollowers?.(text)
           }
     // A client that goes away cancels everything still in flight for it.
-    const abort = new AbortController()
+    const abort = new RequestAbort()
     const { response } = context
-    response.once('close', () => {
+    // 'close' comes once: `on` skips the wrapper `once` allocates.
+    response.on('close', () => {
       if (!response.writableFinished) abort.abort()
     })
     const routeContext: RouteContext = {
