@@ -13,7 +13,11 @@ describe('HTTP transport', () => {
     upstream = await startFakeUpstream((_request, response) => {
       response.end()
     })
-    transport = createHttpTransport({ ...defaultHttpTimeouts, maxConnections: undefined })
+    transport = createHttpTransport({
+      ...defaultHttpTimeouts,
+      origin: upstream.url,
+      maxConnections: undefined,
+    })
   })
   after(async () => {
     await transport.close()
@@ -31,6 +35,28 @@ describe('HTTP transport', () => {
       },
       signal,
     )
+
+  test("a request to an origin other than the pool's is sent too", async () => {
+    const other = await startFakeUpstream((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' })
+      response.end(`other got ${request.text}`)
+    })
+    try {
+      const response = await transport.send(
+        { method: 'POST', origin: other.url, path: '/x', headers: {}, body: 'hello' },
+        new AbortController().signal,
+      )
+      assert.equal(response.status, 200)
+      assert.equal(await response.text(), 'other got hello')
+      upstream.handle((_request, response) => {
+        response.end('pool')
+      })
+      const pooled = await post(new AbortController().signal)
+      assert.equal(await pooled.text(), 'pool')
+    } finally {
+      await other.close()
+    }
+  })
 
   test('sends method, path, headers and body; reads a body written in many pieces whole', async () => {
     const pieces = Array.from({ length: 300 }, (_, index) => `piece ${index} ${'é'.repeat(50)};`)

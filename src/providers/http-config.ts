@@ -24,6 +24,7 @@ export type HttpProviderConfig = z.infer<typeof httpProviderSchema>
 
 export function createTransportFor(config: HttpProviderConfig): Transport {
   return createHttpTransport({
+    origin: splitBaseUrl(config.base_url).origin,
     connectTimeoutMs: config.timeouts?.connect_ms ?? defaultHttpTimeouts.connectTimeoutMs,
     firstByteTimeoutMs: config.timeouts?.first_byte_ms ?? defaultHttpTimeouts.firstByteTimeoutMs,
     idleTimeoutMs: config.timeouts?.idle_ms ?? defaultHttpTimeouts.idleTimeoutMs,
