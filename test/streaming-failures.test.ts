@@ -66,8 +66,10 @@ models:
       { model: 'small', messages: request.messages },
       { signal: controller.signal },
     )
-    while (upstream.requests.length === asked)
+    for (let waited = 0; upstream.requests.length === asked; waited += 5) {
+      assert.ok(waited < 5000, 'the request reached the upstream')
       await new Promise((resolve) => setTimeout(resolve, 5))
+    }
     controller.abort()
     await assert.rejects(pending)
     const closed = await Promise.race([

@@ -337,8 +337,9 @@ function spendTimeToLive(period: BudgetPeriod | undefined, now: number): number 
 
 const verdicts = new Set<string>(['admitted', 'rpm', 'tpm', 'budget'])
 
-function parseAdmitReply(reply: unknown): AdmitResult {
-  const fields = typeof reply === 'string' ? reply.split(' ') : []
+/** One admission's six fields, split from the script's reply by `AdmissionBatch`. */
+function parseAdmitReply(reply: string): AdmitResult {
+  const fields = reply.split(' ')
   const verdict = fields[0]
   if (fields.length !== 6 || verdict === undefined || !verdicts.has(verdict)) {
     throw new Error('Unexpected reply from the limiter script')

@@ -24,10 +24,8 @@ export async function readJson(
       `Expected a JSON body, got content-type ${type}`,
     )
   }
-  const buffered = takeBuffered(request, declared, limit)
-  const chunks = buffered === undefined ? await readChunks(request, limit) : [buffered]
-  const text =
-    chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
+  const bytes = takeBuffered(request, declared, limit) ?? (await readArriving(request, limit))
+  const text = bytes.toString('utf8')
   if (text.length === 0)
     throw new GatewayError('invalid_json', 'The request body is empty; expected JSON')
   try {
@@ -64,10 +62,10 @@ function takeBuffered(
 }
 
 /**
- * Collects the body with 'data'/'end' listeners: a Readable's async iterator costs a promise and
- * its bookkeeping per chunk, on every request.
+ * Collects a body still arriving with 'data'/'end' listeners: a Readable's async iterator costs a
+ * promise and its bookkeeping per chunk.
  */
-function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> {
+function readArriving(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -83,7 +81,7 @@ function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> 
     }
     const onEnd = () => {
       cleanup()
-      resolve(chunks)
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
     }
     const onError = (error: Error) => {
       cleanup()
