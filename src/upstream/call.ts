@@ -145,27 +145,40 @@ function readStream(
     ended = true
   }
 
-  const refill = (): Promise<void> =>
-    bytes.next().then((read) => {
-      queue = []
-      index = 0
-      if (read.done) {
-        ended = true
-        parser.feed(decoder.decode())
-        queue.push(...translator.end())
-        return
-      }
-      try {
-        parser.feed(decoder.decode(read.value, { stream: true }))
-      } catch (error) {
-        fail(error)
-      }
-    }, fail)
+  /** The first part the queue holds, the end, or (a read that completed no event) another read. */
+  const take = (): IteratorResult<StreamPart> | Promise<IteratorResult<StreamPart>> => {
+    if (index < queue.length) return { done: false, value: queue[index++]! }
+    if (ended) return finished
+    return bytes.next().then(parse, failed)
+  }
 
+  const parse = (read: IteratorResult<Uint8Array>) => {
+    queue = []
+    index = 0
+    if (read.done) {
+      ended = true
+      parser.feed(decoder.decode())
+      queue.push(...translator.end())
+      return take()
+    }
+    try {
+      parser.feed(decoder.decode(read.value, { stream: true }))
+    } catch (error) {
+      fail(error)
+    }
+    return take()
+  }
+
+  const failed = (error: unknown) => {
+    fail(error)
+    return take()
+  }
+
+  // A part already queued goes out as a settled promise; one that needs a read settles with the
+  // read's own `then`, which hands it out directly rather than chaining a second promise.
   const next = (): Promise<IteratorResult<StreamPart>> => {
-    if (index < queue.length) return Promise.resolve({ done: false, value: queue[index++]! })
-    if (ended) return Promise.resolve(finished)
-    return refill().then(next)
+    const result = take()
+    return result instanceof Promise ? result : Promise.resolve(result)
   }
 
   const iterator: AsyncIterator<StreamPart> = {
