@@ -18,7 +18,7 @@ import type {
 import { mapUpstreamError, readJsonError } from '../upstream-error.ts'
 import { findUsage } from './find-usage.ts'
 import { withUpstreamModel } from './request-text.ts'
-import { modelFieldFor, rewriteModel } from './rewrite-model.ts'
+import { hasKey, modelFieldFor, rewriteModel, StreamModelRewriter } from './rewrite-model.ts'
 
 const configSchema = z.strictObject({
   kind: z.literal('openai'),
@@ -145,14 +145,14 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 class PassThroughTranslator implements StreamTranslator {
   readonly #target: TargetContext
   readonly #label: string
-  /** `"model":"<the model the client asked for>"`, written into every chunk. */
-  readonly #modelField: string
+  /** Writes `"model":"<the model the client asked for>"` into every chunk. */
+  readonly #model: StreamModelRewriter
   #finished = false
 
   constructor(target: TargetContext, label: string) {
     this.#target = target
     this.#label = label
-    this.#modelField = modelFieldFor(target.requestedModel)
+    this.#model = new StreamModelRewriter(modelFieldFor(target.requestedModel))
   }
 
   push(event: SseEvent): StreamPart[] {
@@ -162,7 +162,7 @@ class PassThroughTranslator implements StreamTranslator {
       return []
     }
     if (data.length === 0) return []
-    if (!this.#finished && data.includes('"finish_reason":"')) this.#finished = true
+    if (!this.#finished && hasKey(data, 'finish_reason":"')) this.#finished = true
     if (data.startsWith('{"error"') || event.event === 'error') {
       const facts = readJsonError(data)
       return [
@@ -175,9 +175,9 @@ class PassThroughTranslator implements StreamTranslator {
         },
       ]
     }
-    const raw = rewriteModel(data, this.#modelField)
+    const raw = this.#model.rewrite(data)
     // Only the (rare) chunk that carries usage is parsed; every other chunk passes as bytes.
-    if (!data.includes('"usage":{')) return [{ type: 'raw', data: raw }]
+    if (!hasKey(data, 'usage":{')) return [{ type: 'raw', data: raw }]
     const usage = readUsage(data)
     if (!this.#target.clientWantsUsage && isUsageOnlyChunk(data)) {
       return usage === undefined ? [] : [{ type: 'usage', usage }]
