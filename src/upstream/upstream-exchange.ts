@@ -160,23 +160,47 @@ export class UpstreamExchange implements RawDispatchHandler, UpstreamResponse {
 
   #iterate(): AsyncIterator<Uint8Array> {
     let index = 0
-    const next = async (): Promise<IteratorResult<Uint8Array>> => {
-      while (index === this.#chunks.length) {
-        if (this.#failure !== undefined) throw this.#failure
-        if (this.#ended) return { done: true, value: undefined }
-        // Everything queued was read: start over and let the upstream send again.
-        this.#chunks = []
-        index = 0
-        this.#resumeUpstream()
-        await this.#waitForMore()
+    const finished: IteratorResult<Uint8Array> = { done: true, value: undefined }
+    /** The next chunk, the end, or undefined when the reader must wait; throws the failure. */
+    const take = (): IteratorResult<Uint8Array> | undefined => {
+      if (index < this.#chunks.length) {
+        const chunk = this.#chunks[index++]!
+        if (this.#paused && this.#chunks.length - index < lowWaterChunks) {
+          this.#chunks = this.#chunks.slice(index)
+          index = 0
+          this.#resumeUpstream()
+        }
+        return { done: false, value: chunk }
       }
-      const chunk = this.#chunks[index++]!
-      if (this.#paused && this.#chunks.length - index < lowWaterChunks) {
-        this.#chunks = this.#chunks.slice(index)
-        index = 0
-        this.#resumeUpstream()
+      if (this.#failure !== undefined) throw this.#failure
+      if (this.#ended) return finished
+      // Everything queued was read: start over and let the upstream send again.
+      this.#chunks = []
+      index = 0
+      this.#resumeUpstream()
+      return undefined
+    }
+    // A reader that has to wait is woken by the callback that brought the chunk, the end or the
+    // failure, and settles with it there: no async function to resume, no second promise.
+    const next = (): Promise<IteratorResult<Uint8Array>> => {
+      try {
+        const result = take()
+        if (result !== undefined) return Promise.resolve(result)
+      } catch (error) {
+        return Promise.reject(error)
       }
-      return { done: false, value: chunk }
+      return new Promise((resolve, reject) => {
+        const wake = () => {
+          try {
+            const result = take()
+            if (result === undefined) this.#wake = wake
+            else resolve(result)
+          } catch (error) {
+            reject(error)
+          }
+        }
+        this.#wake = wake
+      })
     }
     return {
       next,
@@ -185,7 +209,7 @@ export class UpstreamExchange implements RawDispatchHandler, UpstreamResponse {
           this.#abort?.(new Error('The upstream body was abandoned'))
         }
         this.#chunks = []
-        return { done: true, value: undefined }
+        return finished
       },
     }
   }
