@@ -159,12 +159,12 @@ function readStream(
       ended = true
       parser.feed(decoder.decode())
       queue.push(...translator.end())
-      return take()
-    }
-    try {
-      parser.feed(decoder.decode(read.value, { stream: true }))
-    } catch (error) {
-      fail(error)
+    } else {
+      try {
+        parser.feed(decoder.decode(read.value, { stream: true }))
+      } catch (error) {
+        fail(error)
+      }
     }
     return take()
   }
