@@ -11,6 +11,9 @@
  *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
  *                                  [--connections 1] [--profile]
  *
+ * A paced scenario (`streams-1000`: chunks 20 ms apart, each in its own read) defaults to 300
+ * streams of warm-up and 50 connections: a stream takes about 2 s however fast the hop is.
+ *
  * `--connections 32` keeps that many requests in flight in the counted windows, as the main
  * bench's load does: a process then handles several requests per turn of its event loop.
  *
@@ -34,21 +37,25 @@ const cli = join(here, '..', 'dist/bin/switchyard.js')
 const { values } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'small' },
-    /** Defaults: 10,000 and 1,000 requests; for streams (100 chunks each) 3,000 and 100. */
+    /** Defaults: 10,000 and 1,000 requests; for streams (100 chunks each) 3,000 and 100; paced, 300 and 100. */
     warmup: { type: 'string' },
     requests: { type: 'string' },
     windows: { type: 'string', default: '4' },
-    connections: { type: 'string', default: '1' },
+    /** Default 1; 50 for a paced scenario. */
+    connections: { type: 'string' },
     /** Also print Switchyard's instructions by function (JIT code named with --perf-basic-prof). */
     profile: { type: 'boolean', default: false },
     'base-port': { type: 'string', default: '28280' },
   },
 })
+const chosen = scenarios.find((candidate) => candidate.name === values.scenario)
 const streamed = values.scenario.includes('stream')
-const warmup = Number(values.warmup ?? (streamed ? 3000 : 10_000))
+// A paced stream lasts about 2 s however fast the hop is: many run at once, and fewer warm it up.
+const paced = chosen !== undefined && chosen.pace !== 'burst'
+const warmup = Number(values.warmup ?? (paced ? 300 : streamed ? 3000 : 10_000))
 const perWindow = Number(values.requests ?? (streamed ? 100 : 1000))
 const windows = Number(values.windows)
-const connections = Number(values.connections)
+const connections = Number(values.connections ?? (paced ? 50 : 1))
 const basePort = Number(values['base-port'])
 const ports = { mock: basePort, proxy: basePort + 1, full: basePort + 10, bare: basePort + 11 }
 
@@ -175,7 +182,7 @@ async function main(): Promise<void> {
     )
     return { pid: started.child.pid!, dumps }
   }
-  const scenario = scenarios.find((candidate) => candidate.name === values.scenario)
+  const scenario = chosen
   if (scenario === undefined || scenario.tool !== 'wrk') {
     throw new Error(
       `--scenario: one of small, large, stream, translated, translated-stream, streams-1000 (got ${values.scenario})`,
