@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { limitYoungGeneration } from '../src/cli/young-generation.ts'
+import { restartTuned } from '../src/cli/serve-restart.ts'
 
-// Before anything else loads: `serve` may start itself again with a V8 flag (see the module).
-limitYoungGeneration()
+// Before anything else loads: `serve` may start itself again with memory settings (see the module).
+restartTuned()
 const { main } = await import('../src/cli/main.ts')
 process.exitCode = await main(process.argv.slice(2))

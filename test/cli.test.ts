@@ -154,15 +154,16 @@ describe('switchyard serve', () => {
     assert.ok(!second.stderr().includes('generated an API key'), 'shown once only')
   })
 
-  test('serve starts itself again in place with 16 MB semi-spaces; a limit in NODE_OPTIONS is kept', async () => {
-    const nodeArgs = (pid: number | undefined) =>
-      readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+  test('serve starts itself again in place with 16 MB semi-spaces and two malloc arenas; what the user set is kept', async () => {
+    const procList = (pid: number | undefined, file: 'cmdline' | 'environ') =>
+      readFileSync(`/proc/${pid}/${file}`, 'utf8')
         .split('\0')
         .filter((part) => part !== '')
     const capped = await serve(['--port', '0'], { cwd: tempDir() })
     try {
-      // The same process (the pid the test spawned) now runs with the flag, and still serves.
-      assert.ok(nodeArgs(capped.child.pid).includes('--max-semi-space-size=16'))
+      // The same process (the pid the test spawned) now runs with both, and still serves.
+      assert.ok(procList(capped.child.pid, 'cmdline').includes('--max-semi-space-size=16'))
+      assert.ok(procList(capped.child.pid, 'environ').includes('MALLOC_ARENA_MAX=2'))
       assert.equal((await fetch(`${capped.url}/health`)).status, 200)
     } finally {
       capped.child.kill('SIGTERM')
@@ -170,11 +171,15 @@ describe('switchyard serve', () => {
     }
     const chosen = await serve(['--port', '0'], {
       cwd: tempDir(),
-      env: { NODE_OPTIONS: '--max-semi-space-size=8' },
+      env: { NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_ARENA_MAX: '4' },
     })
     try {
-      const args = nodeArgs(chosen.child.pid)
+      const args = procList(chosen.child.pid, 'cmdline')
       assert.ok(!args.some((part) => part.startsWith('--max-semi-space-size')), args.join(' '))
+      const environment = procList(chosen.child.pid, 'environ')
+      assert.ok(environment.includes('MALLOC_ARENA_MAX=4'))
+      assert.ok(!environment.includes('MALLOC_ARENA_MAX=2'))
+      assert.equal((await fetch(`${chosen.url}/health`)).status, 200)
     } finally {
       chosen.child.kill('SIGTERM')
       assert.equal(await chosen.exited, 0)
