@@ -120,12 +120,19 @@ function newestDump(directory: string): string {
   return newest
 }
 
-/** The instruction total of the newest callgrind dump in `directory`. */
-function newestDumpTotal(directory: string): number {
+/**
+ * The instruction total of the newest callgrind dump in `directory`, once it is written whole (the
+ * file appears before its summary line does).
+ */
+async function newestDumpTotal(directory: string): Promise<number> {
   const newest = newestDump(directory)
-  const summary = /^summary: (\d+)/m.exec(readFileSync(newest, 'utf8'))
-  if (summary === null) throw new Error(`no summary line in ${newest}`)
-  return Number(summary[1])
+  const before = Date.now()
+  for (;;) {
+    const summary = /^summary: (\d+)/m.exec(readFileSync(newest, 'utf8'))
+    if (summary !== null) return Number(summary[1])
+    if (Date.now() - before > 30_000) throw new Error(`no summary line in ${newest}`)
+    await sleep(200)
+  }
 }
 
 async function measure(target: Target): Promise<number[]> {
@@ -142,7 +149,7 @@ async function measure(target: Target): Promise<number[]> {
       const latest = readdirSync(target.dumps).filter((file) => /\.\d+$/.test(file)).length
       if (latest > window) break
     }
-    perRequest.push(newestDumpTotal(target.dumps) / perWindow)
+    perRequest.push((await newestDumpTotal(target.dumps)) / perWindow)
   }
   return perRequest
 }
@@ -164,7 +171,11 @@ async function main(): Promise<void> {
   startProcess('mock', node, [join(here, 'mock-upstream.ts'), '--port', String(ports.mock)], {
     log: join(dir, 'mock.log'),
   })
-  const underCallgrind = (name: string, args: string[], cwd?: string) => {
+  const underCallgrind = (
+    name: string,
+    args: string[],
+    options: { cwd?: string; env?: Record<string, string> } = {},
+  ) => {
     const dumps = mkdtempSync(join(dir, `${name}-`))
     const started = startProcess(
       name,
@@ -178,7 +189,7 @@ async function main(): Promise<void> {
         node,
         ...args,
       ],
-      { log: join(dir, `${name}.log`), ...(cwd === undefined ? {} : { cwd }) },
+      { log: join(dir, `${name}.log`), ...options },
     )
     return { pid: started.child.pid!, dumps }
   }
@@ -211,7 +222,8 @@ async function main(): Promise<void> {
   const switchyard = targetFor(
     'switchyard',
     ports.full,
-    // The flag `serve` would otherwise start itself again with, out of valgrind's sight.
+    // The flag and the variable `serve` would otherwise start itself again with, out of
+    // valgrind's sight (src/cli/serve-restart.ts).
     underCallgrind(
       'switchyard',
       [
@@ -222,7 +234,7 @@ async function main(): Promise<void> {
         '--config',
         configs.full,
       ],
-      dir,
+      { cwd: dir, env: { MALLOC_ARENA_MAX: '2' } },
     ),
   )
   process.stdout.write(

@@ -30,13 +30,20 @@ export function startProcess(
   name: string,
   file: string,
   args: string[],
-  options: { log: string; cwd?: string; cpus?: string | undefined },
+  options: {
+    log: string
+    cwd?: string | undefined
+    cpus?: string | undefined
+    /** Variables added to this process's environment. */
+    env?: Record<string, string> | undefined
+  },
 ): Started {
   const output = openSync(options.log, 'w')
   const command = options.cpus === undefined ? file : 'taskset'
   const argv = options.cpus === undefined ? args : ['-c', options.cpus, file, ...args]
   const child = spawn(command, argv, {
     cwd: options.cwd,
+    env: options.env === undefined ? process.env : { ...process.env, ...options.env },
     stdio: ['ignore', output, output],
   })
   closeSync(output)
