@@ -125,6 +125,21 @@ function readStream(
     },
   })
   const decoder = new TextDecoder()
+  /**
+   * Whether the last read may have ended inside a character, or no read came yet (the decoder
+   * drops a leading byte-order mark). A read that starts and ends between characters is decoded
+   * by node's own `utf8Slice` (`Buffer.toString`): TextDecoder's streaming path checks its
+   * options and makes a view of every read, about 500 instructions a read. A read that ends on an
+   * ASCII byte leaves the decoder nothing pending, since no character's encoding ends in one.
+   */
+  let mayBeInside = true
+  const decode = (bytes: Uint8Array): string => {
+    if (bytes.length === 0) return ''
+    const last = bytes[bytes.length - 1]!
+    if (!mayBeInside && last < 0x80 && bytes instanceof Buffer) return bytes.toString()
+    mayBeInside = last >= 0x80
+    return decoder.decode(bytes, { stream: true })
+  }
   const bytes = body[Symbol.asyncIterator]()
   /** The upstream ended or failed: what is queued is the last of the stream. */
   let ended = false
@@ -161,7 +176,7 @@ function readStream(
       queue.push(...translator.end())
     } else {
       try {
-        parser.feed(decoder.decode(read.value, { stream: true }))
+        parser.feed(decode(read.value))
       } catch (error) {
         fail(error)
       }
