@@ -308,7 +308,9 @@ async function attempt(
     stats.recordLatency(key, runtime.now() - startedAt)
     breakers.succeed(key)
     handedOver = true
-    return { ...result, parts: replay(first, parts, finish) }
+    // Once the client has been told the stream is done, or stopped reading it.
+    result.parts.onEnd(finish)
+    return { ...result, parts: replay(first, parts) }
   } catch (error) {
     const failure = context.signal.aborted
       ? disconnected()
@@ -332,51 +334,26 @@ async function attempt(
 }
 
 /**
- * The stream as the client sees it: the part already read, then the rest; `finish` once it ends,
- * fails or is abandoned. An iterator of its own, not an async generator: a generator layer costs
- * every part of every stream another promise and microtask turn.
+ * The stream as the client sees it: the part already read, then the rest, read straight from the
+ * upstream's parts (whose end hook calls `finish`). An iterator of its own, not an async
+ * generator: a generator layer costs every part of every stream another promise and microtask
+ * turn.
  */
 function replay(
   first: IteratorResult<StreamPart>,
   rest: AsyncIterator<StreamPart>,
-  finish: () => void,
 ): AsyncIterable<StreamPart> {
   let firstSent = first.done === true
-  let closed = false
-  const close = (): void => {
-    if (closed) return
-    closed = true
-    finish()
-  }
   const ended: IteratorResult<StreamPart> = { done: true, value: undefined }
   const iterator: AsyncIterator<StreamPart> = {
     next() {
-      if (!firstSent) {
-        firstSent = true
-        return Promise.resolve(first)
-      }
-      if (closed) return Promise.resolve(ended)
-      return rest.next().then(
-        (next) => {
-          if (next.done) close()
-          return next
-        },
-        (error: unknown) => {
-          close()
-          throw error
-        },
-      )
+      if (firstSent) return rest.next()
+      firstSent = true
+      return Promise.resolve(first)
     },
-    async return() {
-      const wasOpen = !closed
-      close()
-      if (wasOpen) await rest.return?.()
-      return ended
+    return() {
+      return rest.return === undefined ? Promise.resolve(ended) : rest.return()
     },
-  }
-  if (first.done) {
-    close()
-    void rest.return?.()
   }
   return { [Symbol.asyncIterator]: () => iterator }
 }

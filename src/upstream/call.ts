@@ -19,17 +19,34 @@ export interface Provider {
   imageInliner?: ImageInliner | undefined
 }
 
+interface CompletionResult {
+  type: 'completion'
+  /** The body for the client. */
+  json: string
+  usage: CompletionUsage | undefined
+  /** The answer as an object, parsed on demand (a usage estimate needs its text). */
+  completion: () => ChatCompletion
+  dropped: string[]
+}
+
+/** What an attempt hands the client: a completion, or a stream of parts. */
 export type AttemptResult =
-  | {
-      type: 'completion'
-      /** The body for the client. */
-      json: string
-      usage: CompletionUsage | undefined
-      /** The answer as an object, parsed on demand (a usage estimate needs its text). */
-      completion: () => ChatCompletion
-      dropped: string[]
-    }
+  | CompletionResult
   | { type: 'stream'; parts: AsyncIterable<StreamPart>; dropped: string[] }
+
+/** What the upstream answered; a stream's parts also tell when they end (the router's hook). */
+export type UpstreamResult =
+  | CompletionResult
+  | { type: 'stream'; parts: StreamParts; dropped: string[] }
+
+/** A stream's parts, and a hook for its end. */
+export interface StreamParts extends AsyncIterable<StreamPart> {
+  /**
+   * `callback` runs once: when a reader is told the stream is done, or stops reading it
+   * (`return`); at once if that already happened. One hook at a time.
+   */
+  onEnd(callback: () => void): void
+}
 
 /**
  * Resolves once the upstream has answered with a success status (so a caller can still retry or
@@ -40,7 +57,7 @@ export async function callTarget(
   request: ChatRequest,
   target: TargetContext,
   signal: AbortSignal,
-): Promise<AttemptResult> {
+): Promise<UpstreamResult> {
   const { imageInliner } = provider
   const inlines = imageInliner !== undefined && hasRemoteImageUrls(request)
   const prepared = inlines ? await imageInliner.inline(request, signal) : request
@@ -114,7 +131,7 @@ function translate(provider: Provider, request: ChatRequest, target: TargetConte
 function readStream(
   body: AsyncIterable<Uint8Array>,
   translator: ReturnType<ProviderAdapter['createStreamTranslator']>,
-): AsyncIterable<StreamPart> {
+): StreamParts {
   let queue: StreamPart[] = []
   let index = 0
   const parser = createParser({
@@ -144,6 +161,18 @@ function readStream(
   /** The upstream ended or failed: what is queued is the last of the stream. */
   let ended = false
   const finished: IteratorResult<StreamPart> = { done: true, value: undefined }
+  /** Whether a reader was told the stream is done or stopped reading; `endHook` then ran. */
+  let over = false
+  let endHook: (() => void) | undefined
+  const finish = (): IteratorResult<StreamPart> => {
+    if (!over) {
+      over = true
+      const hook = endHook
+      endHook = undefined
+      hook?.()
+    }
+    return finished
+  }
 
   /** The last part of a stream that failed, reading or translating. */
   const fail = (error: unknown): void => {
@@ -163,23 +192,23 @@ function readStream(
   /** The first part the queue holds, the end, or (a read that completed no event) another read. */
   const take = (): IteratorResult<StreamPart> | Promise<IteratorResult<StreamPart>> => {
     if (index < queue.length) return { done: false, value: queue[index++]! }
-    if (ended) return finished
+    if (ended) return finish()
     return bytes.next().then(parse, failed)
   }
 
+  // Never throws: a failure to parse or translate becomes the stream's last part, so the reader
+  // is always told the stream is done and the end hook runs.
   const parse = (read: IteratorResult<Uint8Array>) => {
     queue = []
     index = 0
-    if (read.done) {
-      ended = true
-      parser.feed(decoder.decode())
-      queue.push(...translator.end())
-    } else {
-      try {
-        parser.feed(decode(read.value))
-      } catch (error) {
-        fail(error)
-      }
+    try {
+      if (read.done) {
+        ended = true
+        parser.feed(decoder.decode())
+        queue.push(...translator.end())
+      } else parser.feed(decode(read.value))
+    } catch (error) {
+      fail(error)
     }
     return take()
   }
@@ -201,9 +230,16 @@ function readStream(
     async return() {
       ended = true
       queue = []
+      finish()
       await bytes.return?.()
       return finished
     },
   }
-  return { [Symbol.asyncIterator]: () => iterator }
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    onEnd(callback) {
+      if (over) callback()
+      else endHook = callback
+    },
+  }
 }
