@@ -17,9 +17,9 @@
  * Both measured in docs/performance.md.
  */
 const semiSpaceFlag = '--max-semi-space-size'
-export const defaultSemiSpaceMb = 16
+const defaultSemiSpaceMb = 16
 const arenaVariable = 'MALLOC_ARENA_MAX'
-export const defaultMallocArenas = 2
+const defaultMallocArenas = 2
 
 export interface Restart {
   /** Node's own arguments for the new process. */
