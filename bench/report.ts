@@ -128,7 +128,7 @@ export function renderReport(input: {
       .map(([feature, state]) => `${feature} ${state}`)
       .join(
         '; ',
-      )}. \`switchyard-bare\` has the key without limits and its default store (whose usage log is always on, to SQLite in its data_dir). \`switchyard-redis\` is \`switchyard\` with its limit counters in Redis (\`redis: { url }\`), as replicas share them.`,
+      )}. \`switchyard-bare\` has the key only: no limits, and its usage log off (\`store: { usage_log: { enabled: false } }\`). \`switchyard-redis\` is \`switchyard\` with its limit counters in Redis (\`redis: { url }\`), as replicas share them.`,
     '',
   )
   for (const note of input.notes) lines.push(`- ${note}`)

@@ -112,7 +112,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     recorders: [
       limiter,
       ...(metrics ? [metrics.recorder] : []),
-      ...(store ? [store.usageLog] : []),
+      ...(store && config.store.usage_log.enabled ? [store.usageLog] : []),
     ],
     limiter,
     metrics,

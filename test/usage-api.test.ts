@@ -242,3 +242,41 @@ for (const engine of storeEngines()) {
     })
   })
 }
+
+describe('usage log turned off', () => {
+  const engine = storeEngines().find((candidate) => candidate.name === 'sqlite')!
+  after(() => engine.cleanup())
+
+  test('chat requests leave no row; the admin API still answers from the store', async () => {
+    const url = await engine.create()
+    const gateway = await startStoreGateway(url, models('http://127.0.0.1:9'), {
+      adminKey,
+      usageLog: '{ enabled: false, batch_size: 1 }',
+    })
+    try {
+      const client = gateway.clientFor(configKey)
+      const messages = [{ role: 'user' as const, content: 'not logged' }]
+      await client.chat.completions.create({ model: 'mock-echo', messages })
+      const stream = await client.chat.completions.create({
+        model: 'mock-echo',
+        messages,
+        stream: true,
+      })
+      for await (const _chunk of stream) {
+      }
+      await gateway.gateway.store!.usageLog.flush()
+      assert.deepEqual(gateway.gateway.store!.usageLog.stats(), {
+        queued: 0,
+        written: 0,
+        dropped: 0,
+      })
+      const listed = await gateway.admin('GET', '/admin/requests')
+      assert.equal(listed.status, 200, listed.text)
+      assert.deepEqual(listed.body.data, [])
+      const totals = await gateway.admin('GET', '/admin/usage')
+      assert.equal((totals.body.total as { requests: number }).requests, 0)
+    } finally {
+      await gateway.stop(0)
+    }
+  })
+})
