@@ -1,6 +1,6 @@
 /**
  * The event loop's side of the SQLite writer thread (`sqlite-writer.ts`): batch inserts go to it
- * as messages (a flat list of values clones cheaply) and each resolves when its transaction has
+ * as messages (encoded by `sqlite-batch-codec.ts`) and each resolves when its transaction has
  * committed, or rejects with SQLite's error. The thread starts with the first insert, so a
  * process that never writes a batch (the CLI, an idle gateway) never pays for it, and it does
  * not keep the process alive while nothing is waiting for it.
@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module'
 import type { Worker as WorkerType } from 'node:worker_threads'
 import type { SqlValue } from './sql-driver.ts'
+import { type EncodedValues, encodeValues } from './sqlite-batch-codec.ts'
 
 const require = createRequire(import.meta.url)
 const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads')
@@ -24,7 +25,7 @@ export type WriterMessage =
       id: number
       table: string
       columns: readonly string[]
-      values: readonly SqlValue[]
+      values: EncodedValues
     }
   | { type: 'close' }
 
@@ -85,7 +86,13 @@ export function openWriterThread(data: WriterData): WriterThread {
       const waiter = Promise.withResolvers<void>()
       pending.set(id, waiter)
       worker.ref()
-      worker.postMessage({ type: 'insert', id, table, columns, values } satisfies WriterMessage)
+      worker.postMessage({
+        type: 'insert',
+        id,
+        table,
+        columns,
+        values: encodeValues(values, columns.length),
+      } satisfies WriterMessage)
       return waiter.promise
     },
 

@@ -9,6 +9,7 @@
  */
 import { DatabaseSync } from 'node:sqlite'
 import { parentPort, workerData } from 'node:worker_threads'
+import { decodeValues } from './sqlite-batch-codec.ts'
 import { type InsertStatements, insertChunked } from './sqlite-insert.ts'
 import type { WriterData, WriterMessage, WriterReply } from './sqlite-writer-thread.ts'
 
@@ -30,7 +31,7 @@ port.on('message', (message: WriterMessage) => {
     // IMMEDIATE takes the write lock up front, so two connections never deadlock upgrading.
     database.exec('BEGIN IMMEDIATE')
     try {
-      insertChunked(database, statements, table, columns, values)
+      insertChunked(database, statements, table, columns, decodeValues(values))
       database.exec('COMMIT')
     } catch (error) {
       database.exec('ROLLBACK')
