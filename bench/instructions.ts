@@ -9,7 +9,7 @@
  *
  *   npm run bench:instructions -- [--scenario small|large|stream|translated|translated-stream|streams-1000]
  *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
- *                                  [--connections 1] [--profile]
+ *                                  [--connections 1] [--profile] [--gateway full|bare]
  *
  * A paced scenario (`streams-1000`: chunks 20 ms apart, each in its own read) defaults to 300
  * streams of warm-up and 50 connections: a stream takes about 2 s however fast the hop is.
@@ -45,6 +45,8 @@ const { values } = parseArgs({
     connections: { type: 'string' },
     /** Also print Switchyard's instructions by function (JIT code named with --perf-basic-prof). */
     profile: { type: 'boolean', default: false },
+    /** `full` (every feature on, as in the main bench) or `bare` (the key only, no limits, no usage log). */
+    gateway: { type: 'string', default: 'full' },
     'base-port': { type: 'string', default: '28280' },
   },
 })
@@ -219,9 +221,10 @@ async function main(): Promise<void> {
       mockUrl,
     ]),
   )
+  const bare = values.gateway === 'bare'
   const switchyard = targetFor(
     'switchyard',
-    ports.full,
+    bare ? ports.bare : ports.full,
     // The flag and the variable `serve` would otherwise start itself again with, out of
     // valgrind's sight (src/cli/serve-restart.ts).
     underCallgrind(
@@ -232,7 +235,7 @@ async function main(): Promise<void> {
         cli,
         'serve',
         '--config',
-        configs.full,
+        bare ? configs.bare : configs.full,
       ],
       { cwd: dir, env: { MALLOC_ARENA_MAX: '2' } },
     ),
@@ -255,11 +258,13 @@ async function main(): Promise<void> {
     `| proxy | ${format(proxyCounts).join(' / ')} | ${(proxyMedian / 1000).toFixed(1)}k |`,
     `| switchyard | ${format(switchyardCounts).join(' / ')} | ${(switchyardMedian / 1000).toFixed(1)}k |`,
     '',
-    `Switchyard / proxy: ${(switchyardMedian / proxyMedian).toFixed(2)}x (features: ${Object.entries(
-      configs.features,
-    )
-      .map(([feature, state]) => `${feature} ${state.split(' ')[0]}`)
-      .join(', ')})`,
+    `Switchyard / proxy: ${(switchyardMedian / proxyMedian).toFixed(2)}x (${
+      bare
+        ? 'bare: the key only, no limits, no usage log'
+        : `features: ${Object.entries(configs.features)
+            .map(([feature, state]) => `${feature} ${state.split(' ')[0]}`)
+            .join(', ')}`
+    })`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
   if (values.profile) {

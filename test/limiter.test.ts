@@ -114,6 +114,26 @@ for (const { name, skip, create } of stores) {
       assert.equal(refilled?.headers['x-ratelimit-remaining-requests'], '0')
     })
 
+    test('the headers go into the response’s own object; a refusal leaves it as it was', async () => {
+      const key = clientKey({ rpm: 1 })
+      const responseHeaders: Record<string, string> = { 'x-request-id': 'r' }
+      const admission = await limiter.admit(key, request, emptyRecord('r', 0), responseHeaders)
+      assert.equal(admission?.headers, responseHeaders)
+      assert.deepEqual(responseHeaders, {
+        'x-request-id': 'r',
+        'x-ratelimit-limit-requests': '1',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '1m0s',
+      })
+      const refusedHeaders: Record<string, string> = { 'x-request-id': 's' }
+      const error = await rejection(
+        limiter.admit(key, request, emptyRecord('s', 0), refusedHeaders),
+      )
+      assert.deepEqual(refusedHeaders, { 'x-request-id': 's' })
+      assert.equal(error.headers?.['x-ratelimit-remaining-requests'], '0')
+      assert.equal(error.headers?.['x-request-id'], undefined)
+    })
+
     test('tokens per minute: the estimate is taken first, the real usage settles after', async () => {
       const key = clientKey({ tpm: 100 })
       assert.equal(estimateTokens(request), 24)

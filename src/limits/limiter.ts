@@ -37,8 +37,16 @@ export interface Admission {
 }
 
 export interface Limiter extends RequestRecorder {
-  /** Undefined when the key has no limits (or the store failed open); throws the 429. */
-  admit(key: ClientKey, request: ChatRequest, record: RequestRecord): Promise<Admission | undefined>
+  /**
+   * Undefined when the key has no limits (or the store failed open); throws the 429. The headers
+   * go into `responseHeaders` when given: a response's own object, with no copy to merge.
+   */
+  admit(
+    key: ClientKey,
+    request: ChatRequest,
+    record: RequestRecord,
+    responseHeaders?: Record<string, string>,
+  ): Promise<Admission | undefined>
   close(): Promise<void>
 }
 
@@ -124,7 +132,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
   }
 
   return {
-    async admit(key, request, record) {
+    async admit(key, request, record, responseHeaders) {
       const plan = planFor(key)
       if (plan === undefined) return undefined
       const at = now()
@@ -158,6 +166,8 @@ export function createLimiter(options: LimiterOptions): Limiter {
       const headers = rateLimitHeaders(
         plan.rpm === undefined ? undefined : rateState(plan.rpm, requests),
         plan.tpm === undefined ? undefined : rateState(plan.tpm, tokensDebt),
+        // A refusal's headers travel with its error, on their own.
+        admitted ? responseHeaders : undefined,
       )
       if (result.verdict !== 'admitted') {
         onRejected?.(result.verdict, record)

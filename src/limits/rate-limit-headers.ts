@@ -6,11 +6,12 @@
 import { formatDuration } from './format-duration.ts'
 import type { RateState } from './rate-bucket.ts'
 
+/** Writes them into `headers` (a response's own, say) and returns it. */
 export function rateLimitHeaders(
   requests: RateState | undefined,
   tokens: RateState | undefined,
+  headers: Record<string, string> = {},
 ): Record<string, string> {
-  const headers: Record<string, string> = {}
   if (requests !== undefined) {
     headers['x-ratelimit-limit-requests'] = String(requests.limit)
     headers['x-ratelimit-remaining-requests'] = String(requests.remaining)

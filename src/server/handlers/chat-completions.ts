@@ -73,8 +73,7 @@ export function createChatCompletionsHandler(gateway: Gateway) {
         { param: 'model' },
       )
     }
-    const admission = await gateway.limiter.admit(key, request, record)
-    if (admission !== undefined) Object.assign(context.headers, admission.headers)
+    await gateway.limiter.admit(key, request, record, context.headers)
 
     const route = requestRoute ?? router.modelRoute(modelId)!
     const { headers } = context
