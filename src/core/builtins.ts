@@ -16,7 +16,7 @@ import type * as Util from 'node:util'
 
 const require = createRequire(import.meta.url)
 
-export const { createHash, hash, randomBytes, randomFillSync, randomUUID, timingSafeEqual } =
+export const { createHash, hash, randomBytes, randomFillSync, timingSafeEqual } =
   require('node:crypto') as typeof Crypto
 export const { lookup } = require('node:dns') as typeof Dns
 export const { existsSync, mkdirSync, readFile, readFileSync, writeFileSync } =
