@@ -104,7 +104,7 @@ export const configSchema = z.strictObject({
       usage_log: z
         .strictObject({
           /**
-           * Off, chat requests leave no row (nor its CPU: about a tenth of a small request's);
+           * Off, chat requests leave no row (nor its CPU: a tenth or more of a small request's);
            * the admin API still reads what is there, and budgets after a restart count from it.
            */
           enabled: z.boolean().default(true),
