@@ -59,6 +59,11 @@ const perWindow = Number(values.requests ?? (streamed ? 100 : 1000))
 const windows = Number(values.windows)
 const connections = Number(values.connections ?? (paced ? 50 : 1))
 const basePort = Number(values['base-port'])
+if (values.gateway !== 'full' && values.gateway !== 'bare') {
+  process.stderr.write(`--gateway: full or bare (got ${values.gateway})\n`)
+  process.exit(2)
+}
+const bare = values.gateway === 'bare'
 const ports = { mock: basePort, proxy: basePort + 1, full: basePort + 10, bare: basePort + 11 }
 
 if (!hasCommand('valgrind', ['--version']) || !hasCommand('callgrind_control', ['--help'])) {
@@ -221,7 +226,6 @@ async function main(): Promise<void> {
       mockUrl,
     ]),
   )
-  const bare = values.gateway === 'bare'
   const switchyard = targetFor(
     'switchyard',
     bare ? ports.bare : ports.full,
