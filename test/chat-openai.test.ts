@@ -89,6 +89,13 @@ models:
       upstream.requests.at(-1)!.text,
       `${head}\n  "model" :  "meta-llama/Llama-3.1-8B-Instruct"${tail}`,
     )
+    // Raw UTF-8 in the text: the bytes are no longer one per character, and the text goes instead.
+    const utf8 = '{"messages":[{"role":"user","content":"café ☕ 𝄞"}], "model":"small"}'
+    assert.equal((await post(utf8)).status, 200)
+    assert.equal(
+      upstream.requests.at(-1)!.text,
+      utf8.replace('"small"', '"meta-llama/Llama-3.1-8B-Instruct"'),
+    )
     // A top-level model written twice (once with an escape) could be read either way upstream:
     // the request is serialised again, so the upstream sees the route's model and nothing else.
     assert.equal(

@@ -82,7 +82,12 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Only the model changes: the client's own text goes upstream with it swapped.
       const asWritten =
         cleaned === undefined && sendModel && !addsUsage && target.requestText !== undefined
-          ? withUpstreamModel(target.requestText, request, target.upstreamModel)
+          ? withUpstreamModel(
+              target.requestText,
+              request,
+              target.upstreamModel,
+              target.requestBytes,
+            )
           : undefined
       return {
         request: {

@@ -9,10 +9,20 @@
  * serialises the parsed request instead. That is the case when no top-level key is written
  * literally as `"model"` with a string value, or when the text has more top-level keys than the
  * parsed object (a repeated key, perhaps written with escapes, which a parser resolves as it likes).
+ *
+ * Given the bytes the text was decoded from, and when they are ASCII (as many bytes as the text
+ * has characters, so every offset in one is the same offset in the other), the answer is those
+ * bytes with the model's swapped: the transport sends them as they are, where text would be
+ * flattened and encoded to UTF-8 again (a 50 KB prompt: about 5 µs).
  */
 
 /** `text` with its top-level `model` string replaced by `model`, or undefined (see above). */
-export function withUpstreamModel(text: string, parsed: object, model: string): string | undefined {
+export function withUpstreamModel(
+  text: string,
+  parsed: object,
+  model: string,
+  bytes?: Buffer,
+): string | Buffer | undefined {
   let depth = 0
   let expectKey = false
   let topKeys = 0
@@ -51,7 +61,17 @@ export function withUpstreamModel(text: string, parsed: object, model: string): 
     at++
   }
   if (valueStart === -1 || topKeys !== Object.keys(parsed).length) return undefined
-  return `${text.slice(0, valueStart)}${JSON.stringify(model)}${text.slice(valueEnd)}`
+  const value = JSON.stringify(model)
+  if (bytes === undefined || bytes.length !== text.length) {
+    return `${text.slice(0, valueStart)}${value}${text.slice(valueEnd)}`
+  }
+  // Every byte of `swapped` is written below: before the value, the value, after it.
+  const valueBytes = Buffer.byteLength(value)
+  const swapped = Buffer.allocUnsafe(bytes.length - (valueEnd - valueStart) + valueBytes)
+  bytes.copy(swapped, 0, 0, valueStart)
+  swapped.write(value, valueStart)
+  bytes.copy(swapped, valueStart + valueBytes, valueEnd)
+  return swapped
 }
 
 const quote = 0x22
