@@ -4,6 +4,7 @@
  * interleaved rounds and prints Markdown tables with the ratios the performance targets use.
  *
  *   npm run bench -- [--rounds 5] [--seconds 3] [--scenarios small,stream,...] [--quick]
+ *                    [--warmup-seconds 2] [--settle-seconds 15]
  *                    [--workers N] [--pin on|off] [--out FILE.md] [--max-seconds 900]
  *                    [--switchyard-node-options='--max-semi-space-size=16']
  *                    [--redis-url redis://127.0.0.1:6379]
@@ -37,7 +38,7 @@ import {
   type ScenarioResult,
   type TargetSummary,
 } from './report.ts'
-import { requestFor, type Scenario, scenarios, type TargetName } from './scenarios.ts'
+import { requestFor, roundOrder, type Scenario, scenarios, type TargetName } from './scenarios.ts'
 import { runWrk, writeWrkScript } from './wrk.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -50,6 +51,12 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
     'warmup-seconds': { type: 'string', default: '2' },
+    /**
+     * The first warm-up of each target lasts this long: under load V8 keeps optimising either
+     * hop's code on its background threads for 10-15 s, which would otherwise be counted in the
+     * first rounds (about 20 µs per request on this machine's helper threads at first).
+     */
+    'settle-seconds': { type: 'string', default: '15' },
     scenarios: { type: 'string' },
     quick: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
@@ -65,6 +72,7 @@ const { values } = parseArgs({
 const rounds = values.quick ? 2 : Number(values.rounds)
 const seconds = values.quick ? 3 : Number(values.seconds)
 const warmupSeconds = Number(values['warmup-seconds'])
+const settleSeconds = values.quick ? 5 : Number(values['settle-seconds'])
 const workers = Number(values.workers)
 const basePort = Number(values['base-port'])
 const ports = {
@@ -109,6 +117,7 @@ const secondsOf = (scenario: Scenario) =>
   scenario.seconds ?? (scenario.connections === 1 ? Math.min(seconds, 4) : seconds)
 const estimate =
   15 +
+  new Set(plan.flatMap((scenario) => scenario.targets)).size * settleSeconds +
   plan.reduce(
     (sum, scenario) =>
       sum + scenario.targets.length * (warmupSeconds + 0.5 + rounds * (secondsOf(scenario) + 0.5)),
@@ -380,17 +389,24 @@ async function main(): Promise<void> {
     }
   }
 
+  const settled = new Set<TargetName>()
   for (const scenario of runnable) {
-    for (const target of scenario.targets) await measure(scenario, target, warmupSeconds)
+    for (const target of scenario.targets) {
+      const first = !settled.has(target)
+      settled.add(target)
+      await measure(
+        scenario,
+        target,
+        first ? Math.max(warmupSeconds, settleSeconds) : warmupSeconds,
+      )
+    }
   }
   process.stdout.write('  warm-up done\n')
 
   const measurements = new Map<string, Measurement[]>()
   for (let round = 0; round < rounds; round++) {
     for (const scenario of runnable) {
-      const order = scenario.targets.map(
-        (_, index) => scenario.targets[(index + round) % scenario.targets.length]!,
-      )
+      const order = roundOrder(scenario.targets, round)
       for (const target of order) {
         const measurement = await measure(scenario, target, secondsOf(scenario))
         const key = `${scenario.name}|${target}`

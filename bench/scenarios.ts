@@ -191,3 +191,19 @@ export function requestFor(scenario: Scenario, target: TargetName): TargetReques
     }),
   }
 }
+
+/**
+ * The order of the targets in one round: a Williams design, the rows of a Latin square in which
+ * each target runs in every position once over `targets.length` rounds and follows a different
+ * target from round to round. Plain rotation kept every target right behind the same one, and
+ * what a process leaves running on the shared core after its run (its log and SQLite writes,
+ * V8's idle-time GC) fell on the same neighbour every round.
+ */
+export function roundOrder<T>(targets: readonly T[], round: number): T[] {
+  const count = targets.length
+  // 0, 1, n-1, 2, n-2, …: consecutive differences all distinct modulo n.
+  const base = targets.map((_, index) =>
+    index === 0 ? 0 : index % 2 === 1 ? (index + 1) / 2 : count - index / 2,
+  )
+  return base.map((offset) => targets[(offset + round) % count]!)
+}
