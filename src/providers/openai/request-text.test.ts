@@ -49,4 +49,17 @@ describe('withUpstreamModel', () => {
     const swapped = withUpstreamModel(text, JSON.parse(text) as object, 'b', Buffer.from(text))
     assert.equal(swapped, '{"messages":[{"role":"user","content":"héllo"}],"model":"b"}')
   })
+
+  test('given invalid UTF-8, answers the text the gateway decoded, not the raw bytes', () => {
+    // 0xFF decodes to U+FFFD: one character for one byte, so the lengths alone agree.
+    const bytes = Buffer.concat([
+      Buffer.from('{"model":"a","x":"'),
+      Buffer.from([0xff]),
+      Buffer.from('"}'),
+    ])
+    const text = bytes.toString('utf8')
+    assert.equal(text.length, bytes.length)
+    const swapped = withUpstreamModel(text, JSON.parse(text) as object, 'b', bytes)
+    assert.equal(swapped, '{"model":"b","x":"\uFFFD"}')
+  })
 })
