@@ -6,7 +6,6 @@
  * together they cost an idle gateway about 8 MB of resident memory. Only the named exports below
  * are read, so only their modules load. Types still come from `@types/node`.
  */
-import type * as BufferModule from 'node:buffer'
 import type * as Crypto from 'node:crypto'
 import type * as Dns from 'node:dns'
 import type * as Fs from 'node:fs'
@@ -17,7 +16,6 @@ import type * as Util from 'node:util'
 
 const require = createRequire(import.meta.url)
 
-export const { isAscii } = require('node:buffer') as typeof BufferModule
 export const { createHash, hash, randomBytes, randomFillSync, timingSafeEqual } =
   require('node:crypto') as typeof Crypto
 export const { lookup } = require('node:dns') as typeof Dns

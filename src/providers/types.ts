@@ -16,8 +16,7 @@ export interface UpstreamRequest {
   /** Path and query, e.g. `/v1/chat/completions`. */
   path: string
   headers: Record<string, string>
-  /** JSON text, or its UTF-8 bytes (the client's own, with only the model swapped). */
-  body: string | Uint8Array
+  body: string
 }
 
 /** What one attempt against one target needs to know besides the request itself. */
@@ -35,8 +34,6 @@ export interface TargetContext {
    * forward it instead of serialising the request again.
    */
   requestText?: string | undefined
-  /** The bytes `requestText` was decoded from. */
-  requestBytes?: Buffer | undefined
 }
 
 export interface BuiltRequest {

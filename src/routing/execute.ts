@@ -41,7 +41,6 @@ export interface RouteContext {
   pathname?: string | undefined
   /** The request body as the client sent it (see `TargetContext.requestText`). */
   requestText?: string | undefined
-  requestBytes?: Buffer | undefined
 }
 
 export interface RouteResult {
@@ -279,7 +278,6 @@ async function attempt(
     stream,
     clientWantsUsage: stream && options?.include_usage === true,
     requestText: body === request ? context.requestText : undefined,
-    requestBytes: body === request ? context.requestBytes : undefined,
   }
   const { breakers, stats } = runtime
   const startedAt = runtime.now()

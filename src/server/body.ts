@@ -6,11 +6,11 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
   return (await readJson(request, limit)).value
 }
 
-/** The body parsed, and the text and bytes it came from (forwarded as is where nothing changes). */
+/** The body parsed, and the text it was parsed from (forwarded as is where nothing changes). */
 export async function readJson(
   request: IncomingMessage,
   limit: number,
-): Promise<{ value: unknown; text: string; bytes: Buffer }> {
+): Promise<{ value: unknown; text: string }> {
   const declared = Number(request.headers['content-length'])
   if (declared > limit) {
     request.resume()
@@ -29,7 +29,7 @@ export async function readJson(
   if (text.length === 0)
     throw new GatewayError('invalid_json', 'The request body is empty; expected JSON')
   try {
-    return { value: JSON.parse(text), text, bytes }
+    return { value: JSON.parse(text), text }
   } catch (error) {
     throw new GatewayError(
       'invalid_json',

@@ -65,7 +65,7 @@ export async function callTarget(
   const built = translate(
     provider,
     prepared,
-    inlines ? { ...target, requestText: undefined, requestBytes: undefined } : target,
+    inlines ? { ...target, requestText: undefined } : target,
   )
   const response = await provider.transport.send(built.request, signal)
   if (response.status < 200 || response.status >= 300) {

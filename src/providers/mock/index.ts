@@ -22,14 +22,12 @@ const configSchema = z.strictObject({
 export type MockProviderConfig = z.infer<typeof configSchema>
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 function createMockTransport(config: MockProviderConfig): Transport {
   return {
     async send(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
       if (config.latency_ms > 0) await sleep(config.latency_ms, undefined, { signal })
-      const json = typeof request.body === 'string' ? request.body : decoder.decode(request.body)
-      const body = JSON.parse(json) as ChatRequest
+      const body = JSON.parse(request.body) as ChatRequest
       const reply = mockReply(body, Date.now())
       if (body.stream !== true) {
         const text = JSON.stringify(reply.completion)

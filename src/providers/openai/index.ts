@@ -82,12 +82,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Only the model changes: the client's own text goes upstream with it swapped.
       const asWritten =
         cleaned === undefined && sendModel && !addsUsage && target.requestText !== undefined
-          ? withUpstreamModel(
-              target.requestText,
-              request,
-              target.upstreamModel,
-              target.requestBytes,
-            )
+          ? withUpstreamModel(target.requestText, request, target.upstreamModel)
           : undefined
       return {
         request: {

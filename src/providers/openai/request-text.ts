@@ -9,22 +9,10 @@
  * serialises the parsed request instead. That is the case when no top-level key is written
  * literally as `"model"` with a string value, or when the text has more top-level keys than the
  * parsed object (a repeated key, perhaps written with escapes, which a parser resolves as it likes).
- *
- * Given the bytes the text was decoded from, and when they are ASCII (every offset in the text is
- * then the same offset in the bytes), the answer is those bytes with the model's swapped: the
- * transport sends them as they are, where text would be flattened and encoded to UTF-8 again.
- * Other bytes are not forwarded: invalid UTF-8 decodes to U+FFFD, and the upstream gets the text
- * the gateway validated.
  */
-import { isAscii } from '../../core/builtins.ts'
 
 /** `text` with its top-level `model` string replaced by `model`, or undefined (see above). */
-export function withUpstreamModel(
-  text: string,
-  parsed: object,
-  model: string,
-  bytes?: Buffer,
-): string | Buffer | undefined {
+export function withUpstreamModel(text: string, parsed: object, model: string): string | undefined {
   let depth = 0
   let expectKey = false
   let topKeys = 0
@@ -63,17 +51,7 @@ export function withUpstreamModel(
     at++
   }
   if (valueStart === -1 || topKeys !== Object.keys(parsed).length) return undefined
-  const value = JSON.stringify(model)
-  if (bytes === undefined || bytes.length !== text.length || !isAscii(bytes)) {
-    return `${text.slice(0, valueStart)}${value}${text.slice(valueEnd)}`
-  }
-  // Every byte of `swapped` is written below: before the value, the value, after it.
-  const valueBytes = Buffer.byteLength(value)
-  const swapped = Buffer.allocUnsafe(bytes.length - (valueEnd - valueStart) + valueBytes)
-  bytes.copy(swapped, 0, 0, valueStart)
-  swapped.write(value, valueStart)
-  bytes.copy(swapped, valueStart + valueBytes, valueEnd)
-  return swapped
+  return `${text.slice(0, valueStart)}${JSON.stringify(model)}${text.slice(valueEnd)}`
 }
 
 const quote = 0x22

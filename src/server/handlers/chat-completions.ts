@@ -114,7 +114,6 @@ export function createChatCompletionsHandler(gateway: Gateway) {
       metadata,
       requestTimeoutMs,
       requestText: body.text,
-      requestBytes: body.bytes,
     }
     try {
       await answer(context, record, request, route, routeContext, model?.costs, keep)
