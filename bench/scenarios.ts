@@ -193,11 +193,12 @@ export function requestFor(scenario: Scenario, target: TargetName): TargetReques
 }
 
 /**
- * The order of the targets in one round: a Williams design, the rows of a Latin square in which
- * each target runs in every position once over `targets.length` rounds and follows a different
- * target from round to round. Plain rotation kept every target right behind the same one, and
- * what a process leaves running on the shared core after its run (its log and SQLite writes,
- * V8's idle-time GC) fell on the same neighbour every round.
+ * The order of the targets in one round: a Williams design. With an even number of targets the
+ * rows of one Latin square do it: over that many rounds each target runs in every position once
+ * and right behind every other target once. With an odd number every other round runs its row
+ * backwards, which balances both over twice as many rounds. Plain rotation kept every target
+ * right behind the same one, and what a process leaves running on the shared core after its run
+ * (its log and SQLite writes, V8's idle-time GC) fell on the same neighbour every round.
  */
 export function roundOrder<T>(targets: readonly T[], round: number): T[] {
   const count = targets.length
@@ -205,5 +206,6 @@ export function roundOrder<T>(targets: readonly T[], round: number): T[] {
   const base = targets.map((_, index) =>
     index === 0 ? 0 : index % 2 === 1 ? (index + 1) / 2 : count - index / 2,
   )
-  return base.map((offset) => targets[(offset + round) % count]!)
+  const order = base.map((offset) => targets[(offset + round) % count]!)
+  return count % 2 === 1 && round % 2 === 1 ? order.reverse() : order
 }
