@@ -120,14 +120,24 @@ const clockTicks = (() => {
 /** User plus system CPU seconds of the process tree. */
 export function cpuSeconds(pid: number): number {
   let ticks = 0
-  for (const member of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${member}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(fields[11]) + Number(fields[12])
-    } catch {}
-  }
+  for (const member of processTree(pid)) ticks += statTicks(`/proc/${member}/stat`)
   return ticks / clockTicks
+}
+
+/** User plus system CPU seconds of the process's main thread (its event loop) alone. */
+export function mainThreadCpuSeconds(pid: number): number {
+  return statTicks(`/proc/${pid}/task/${pid}/stat`) / clockTicks
+}
+
+/** utime + stime of a `stat` file, in clock ticks; 0 once the process or thread is gone. */
+function statTicks(path: string): number {
+  try {
+    const stat = readFileSync(path, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return 0
+  }
 }
 
 /** Resident memory of the process tree, in MiB. */
