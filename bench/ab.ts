@@ -10,15 +10,16 @@
  *   npm run bench:ab -- base=bare candidate=bare@/tmp/wt/dist/bin/switchyard.js
  *   npm run bench:ab -- proxy=proxy bare=bare full=full --rounds 8
  *   npm run bench:ab -- base=bare small-young=bare,--max-semi-space-size=4 --scenario large
+ *   npm run bench:ab -- proxy=proxy floor=proxy@bench/minimal-gateway.ts bare=bare
  *
- * Hops are `name=kind[@cli][,node-flag…]` (bench/hop-spec.ts). Each row prints a hop's CPU µs
+ * Hops are `name=kind[@script][,node-flag…]` (bench/hop-spec.ts). Each row prints a hop's CPU µs
  * per request and, in brackets, its main thread's share (the event loop; the rest is V8's
  * helpers, the SQLite writer and libuv's pool). Needs wrk. A run takes about
  * hops × (settle + rounds × seconds).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { planConfigs } from './gateway-config.ts'
@@ -100,9 +101,10 @@ function startHop(spec: HopSpec, index: number): Running {
   const log = join(dir, `${spec.name}.log`)
   let args: string[]
   if (spec.kind === 'proxy') {
-    args = [join(here, 'minimal-proxy.ts'), '--port', String(port), '--upstream', mockUrl]
+    const script = spec.script === undefined ? join(here, 'minimal-proxy.ts') : resolve(spec.script)
+    args = [script, '--port', String(port), '--upstream', mockUrl]
   } else {
-    const cli = spec.cli ?? ownCli
+    const cli = spec.script === undefined ? ownCli : resolve(spec.script)
     const configDir = join(dir, spec.name)
     mkdirSync(configDir)
     // Both configs get this hop's port; it runs the one its kind names.

@@ -1,18 +1,21 @@
 /**
- * The hops `bench:ab` compares, one per command-line word: `name=kind[@cli][,node-flag…]`.
+ * The hops `bench:ab` compares, one per command-line word: `name=kind[@script][,node-flag…]`.
  * `kind` is `proxy` (the minimal proxy), `full` or `bare` (Switchyard with the main bench's
- * configs); `@cli` runs another build's `switchyard.js` (a `git worktree` of the commit to compare
- * with), and what follows the commas goes to that process's `node` before the script.
+ * configs). `@path` runs another script: for Switchyard another build's `switchyard.js` (a `git
+ * worktree` of the commit to compare with), for `proxy` any script that takes the minimal proxy's
+ * `--port` and `--upstream` (bench/minimal-gateway.ts). What follows the commas goes to that
+ * process's `node` before the script.
  *
  *   base=bare  candidate=bare@/tmp/other/dist/bin/switchyard.js  small-young=bare,--max-semi-space-size=4
+ *   proxy=proxy  floor=proxy@bench/minimal-gateway.ts
  */
 export type HopKind = 'proxy' | 'full' | 'bare'
 
 export interface HopSpec {
   name: string
   kind: HopKind
-  /** Another build's CLI; undefined runs this checkout's. */
-  cli: string | undefined
+  /** Another script (a Switchyard build's CLI, a proxy); undefined runs this checkout's. */
+  script: string | undefined
   nodeFlags: string[]
 }
 
@@ -27,12 +30,10 @@ export function parseHopSpec(word: string): HopSpec | string {
   const [head = '', ...nodeFlags] = word.slice(equals + 1).split(',')
   const at = head.indexOf('@')
   const kind = at === -1 ? head : head.slice(0, at)
-  const cli = at === -1 ? undefined : head.slice(at + 1)
+  const script = at === -1 ? undefined : head.slice(at + 1)
   if (!kinds.includes(kind)) return `"${word}": the kind is proxy, full or bare (got "${kind}")`
-  if (cli !== undefined && (cli === '' || kind === 'proxy')) {
-    return `"${word}": @cli names a Switchyard build, for full or bare`
-  }
+  if (script === '') return `"${word}": @ names a script`
   const stray = nodeFlags.find((flag) => !flag.startsWith('-'))
   if (stray !== undefined) return `"${word}": "${stray}" is not a node flag`
-  return { name, kind: kind as HopKind, cli, nodeFlags }
+  return { name, kind: kind as HopKind, script, nodeFlags }
 }

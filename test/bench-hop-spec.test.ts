@@ -6,7 +6,7 @@ test('bench:ab hop specs: a kind, another build, node flags', () => {
   assert.deepEqual(parseHopSpec('base=bare'), {
     name: 'base',
     kind: 'bare',
-    cli: undefined,
+    script: undefined,
     nodeFlags: [],
   })
   assert.deepEqual(
@@ -14,7 +14,7 @@ test('bench:ab hop specs: a kind, another build, node flags', () => {
     {
       name: 'next',
       kind: 'full',
-      cli: '/tmp/wt/dist/bin/switchyard.js',
+      script: '/tmp/wt/dist/bin/switchyard.js',
       nodeFlags: ['--max-semi-space-size=4'],
     },
   )
@@ -22,8 +22,14 @@ test('bench:ab hop specs: a kind, another build, node flags', () => {
   assert.deepEqual(parseHopSpec('p=proxy,--max-old-space-size=64,--no-opt'), {
     name: 'p',
     kind: 'proxy',
-    cli: undefined,
+    script: undefined,
     nodeFlags: ['--max-old-space-size=64', '--no-opt'],
+  })
+  assert.deepEqual(parseHopSpec('floor=proxy@bench/minimal-gateway.ts'), {
+    name: 'floor',
+    kind: 'proxy',
+    script: 'bench/minimal-gateway.ts',
+    nodeFlags: [],
   })
 })
 
@@ -33,8 +39,7 @@ test('bench:ab hop specs: what is wrong is said, not run', () => {
     ['=bare', /expected name=kind/],
     ['a b=bare', /a name is/],
     ['x=direct', /proxy, full or bare \(got "direct"\)/],
-    ['x=proxy@/tmp/cli.js', /for full or bare/],
-    ['x=bare@', /for full or bare/],
+    ['x=bare@', /@ names a script/],
     ['x=bare,max-semi-space-size=4', /not a node flag/],
   ] as const) {
     const parsed = parseHopSpec(word)
