@@ -14,8 +14,8 @@
  *
  * Hops are `name=kind[@script][,node-flag…]` (bench/hop-spec.ts). Each row prints a hop's CPU µs
  * per request and, in brackets, its main thread's share (the event loop; the rest is V8's
- * helpers, the SQLite writer and libuv's pool). Needs wrk. A run takes about
- * hops × (settle + rounds × seconds).
+ * helpers, the SQLite writer and libuv's pool), then the round's worst hypervisor steal. Needs
+ * wrk. A run takes about hops × (settle + rounds × seconds).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util'
 import { planConfigs } from './gateway-config.ts'
 import { type HopSpec, parseHopSpec } from './hop-spec.ts'
 import {
+  coreTicks,
   cpuSeconds,
   hasCommand,
   mainThreadCpuSeconds,
@@ -138,6 +139,7 @@ try {
   async function measure(hop: Running, duration: number) {
     const cpuBefore = cpuSeconds(hop.pid)
     const mainBefore = mainThreadCpuSeconds(hop.pid)
+    const coresBefore = coreTicks()
     const result = await runWrk({
       url: `http://127.0.0.1:${hop.port}${hop.request.path}`,
       headers: hop.request.headers,
@@ -149,11 +151,15 @@ try {
       cpus: loadCpus,
     })
     const requests = Math.max(1, result.requests)
+    const coresAfter = coreTicks()
     return {
       cpuUs: ((cpuSeconds(hop.pid) - cpuBefore) * 1e6) / requests,
       mainUs: ((mainThreadCpuSeconds(hop.pid) - mainBefore) * 1e6) / requests,
       rps: result.requests / (result.durationUs / 1e6),
       errors: result.errors,
+      stealPercent:
+        ((coresAfter.steal - coresBefore.steal) / Math.max(1, coresAfter.all - coresBefore.all)) *
+        100,
     }
   }
 
@@ -175,7 +181,9 @@ try {
       const errors = result.errors > 0 ? ` ${result.errors} errors` : ''
       return `${hop.spec.name} ${result.cpuUs.toFixed(1)} (${result.mainUs.toFixed(1)}) ${Math.round(result.rps)}/s${errors}`
     })
-    process.stdout.write(`  r${round + 1}  ${cells.join('   ')}\n`)
+    // The hypervisor's share of these cores over the round: a round with much of it is noise.
+    const steal = Math.max(...[...results.values()].map((result) => result.stealPercent))
+    process.stdout.write(`  r${round + 1}  ${cells.join('   ')}   steal ${steal.toFixed(1)}%\n`)
   }
   process.stdout.write(
     `CPU µs per request, median of ${rounds} rounds; ratio to ${hops[0]!.name}:\n`,
