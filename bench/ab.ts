@@ -30,9 +30,11 @@ import {
   hasCommand,
   mainThreadCpuSeconds,
   startProcess,
+  stealPercent,
   stopAll,
   waitForPort,
 } from './processes.ts'
+import { median } from './report.ts'
 import { requestFor, roundOrder, type Scenario, scenarios } from './scenarios.ts'
 import { runWrk, writeWrkScript } from './wrk.ts'
 
@@ -157,9 +159,7 @@ try {
       mainUs: ((mainThreadCpuSeconds(hop.pid) - mainBefore) * 1e6) / requests,
       rps: result.requests / (result.durationUs / 1e6),
       errors: result.errors,
-      stealPercent:
-        ((coresAfter.steal - coresBefore.steal) / Math.max(1, coresAfter.all - coresBefore.all)) *
-        100,
+      stealPercent: stealPercent(coresBefore, coresAfter),
     }
   }
 
@@ -200,10 +200,4 @@ try {
   process.exitCode = 1
 } finally {
   await stopAll()
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }

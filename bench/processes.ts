@@ -152,8 +152,20 @@ export function rssMiB(pid: number): number {
   return kib / 1024
 }
 
+/** The hypervisor's share of all cores between two `coreTicks()` readings, in percent. */
+export function stealPercent(before: CoreTicks, after: CoreTicks): number {
+  return ((after.steal - before.steal) / Math.max(1, after.all - before.all)) * 100
+}
+
+export interface CoreTicks {
+  busy: number[]
+  total: number[]
+  steal: number
+  all: number
+}
+
 /** Busy and total jiffies per core, and steal over all cores. */
-export function coreTicks(): { busy: number[]; total: number[]; steal: number; all: number } {
+export function coreTicks(): CoreTicks {
   const busy: number[] = []
   const total: number[] = []
   let steal = 0

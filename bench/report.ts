@@ -43,7 +43,8 @@ export interface Machine {
   nodeOptions: string
 }
 
-function median(values: number[]): number {
+/** The median of the finite values; NaN when there are none. */
+export function median(values: number[]): number {
   const sorted = values.filter(Number.isFinite).sort((left, right) => left - right)
   if (sorted.length === 0) return Number.NaN
   const middle = sorted.length >> 1

@@ -29,6 +29,7 @@ import {
   type Started,
   sleep,
   startProcess,
+  stealPercent,
   stopAll,
   waitForPort,
 } from './processes.ts'
@@ -326,9 +327,7 @@ async function main(): Promise<void> {
             100,
         ),
       ),
-      stealPercent:
-        ((coresAfter.steal - coresBefore.steal) / Math.max(1, coresAfter.all - coresBefore.all)) *
-        100,
+      stealPercent: stealPercent(coresBefore, coresAfter),
       ...(result.failure === undefined ? {} : { failure: result.failure }),
     }
   }

@@ -89,7 +89,7 @@ models:
       upstream.requests.at(-1)!.text,
       `${head}\n  "model" :  "meta-llama/Llama-3.1-8B-Instruct"${tail}`,
     )
-    // Raw UTF-8 in the text: the bytes are no longer one per character, and the text goes instead.
+    // Raw UTF-8 in the body reaches the upstream as the client wrote it, only the model replaced.
     const utf8 = '{"messages":[{"role":"user","content":"café ☕ 𝄞"}], "model":"small"}'
     assert.equal((await post(utf8)).status, 200)
     assert.equal(
