@@ -10,6 +10,7 @@
  *   npm run bench:instructions -- [--scenario small|large|stream|translated|translated-stream|streams-1000]
  *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
  *                                  [--connections 1] [--profile] [--gateway full|bare]
+ *                                  [--switchyard-node-options='--flag …']
  *
  * A paced scenario (`streams-1000`: chunks 20 ms apart, each in its own read) defaults to 300
  * streams of warm-up and 50 connections: a stream takes about 2 s however fast the hop is.
@@ -48,6 +49,8 @@ const { values } = parseArgs({
     /** `full` (every feature on, as in the main bench) or `bare` (the key only, no limits, no usage log). */
     gateway: { type: 'string', default: 'full' },
     'base-port': { type: 'string', default: '28280' },
+    /** Node flags for the Switchyard process only, e.g. `--max-polymorphic-map-count=8`. */
+    'switchyard-node-options': { type: 'string', default: '' },
   },
 })
 const chosen = scenarios.find((candidate) => candidate.name === values.scenario)
@@ -235,6 +238,7 @@ async function main(): Promise<void> {
       'switchyard',
       [
         '--max-semi-space-size=16',
+        ...values['switchyard-node-options'].split(' ').filter((flag) => flag !== ''),
         ...(values.profile ? ['--perf-basic-prof'] : []),
         cli,
         'serve',
