@@ -431,7 +431,7 @@ async function main(): Promise<void> {
       }),
     ),
   }))
-  const report = renderReport({
+  const reportInput = {
     machine,
     features: configs.features,
     notes,
@@ -439,13 +439,12 @@ async function main(): Promise<void> {
     idleRss,
     rounds,
     seconds,
-  })
+  }
+  const report = renderReport(reportInput)
   process.stdout.write(`\n${report}\n`)
   writeFileSync(join(dir, 'report.md'), report)
-  writeFileSync(
-    join(dir, 'results.json'),
-    JSON.stringify({ machine, features: configs.features, results, idleRss }, null, 1),
-  )
+  // Everything the report was rendered from: `renderReport` of it renders the run again.
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(reportInput, null, 1))
   if (values.out !== undefined) writeFileSync(values.out, report)
   process.stdout.write(`wrote ${join(dir, 'report.md')}${values.out ? ` and ${values.out}` : ''}\n`)
 }

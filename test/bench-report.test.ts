@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { type Measurement, renderReport, type TargetSummary } from '../bench/report.ts'
+import { scenarios, type TargetName } from '../bench/scenarios.ts'
+
+function measured(cpuUsPerRequest: number, rps: number): Measurement {
+  return {
+    requests: rps * 3,
+    rps,
+    errors: 0,
+    p50: 1,
+    p99: 2,
+    cpuUsPerRequest,
+    hopCpuPercent: 99,
+    mockCpuPercent: 50,
+    coreBusyPercent: [50, 99],
+    stealPercent: 0,
+  }
+}
+
+function summary(target: TargetName, rounds: [number, number][]): TargetSummary {
+  return { target, rounds: rounds.map(([cpu, rps]) => measured(cpu, rps)), peakRss: 100 }
+}
+
+const small = scenarios.find((scenario) => scenario.name === 'small')!
+
+function render(targets: TargetSummary[]): string {
+  return renderReport({
+    machine: {
+      cpu: 'test',
+      cores: 2,
+      node: 'v0',
+      commit: 'abc',
+      loadBefore: '',
+      loadAfter: '',
+      date: '',
+      pinning: 'off',
+      workers: 1,
+      nodeOptions: '',
+    },
+    features: {},
+    notes: [],
+    results: [{ scenario: small, targets }],
+    idleRss: {},
+    rounds: targets[0]?.rounds.length ?? 0,
+    seconds: 3,
+  })
+}
+
+function targetsOf(results: { proxy: [number, number][]; switchyard: [number, number][] }) {
+  const report = render([
+    summary('proxy', results.proxy),
+    summary('switchyard', results.switchyard),
+  ])
+  const row = (what: string) => report.split('\n').find((line) => line.startsWith(`| ${what} |`))
+  return { cpu: row('unstreamed CPU/request'), rps: row('unstreamed throughput') }
+}
+
+test('bench report: a ratio target gives the median of the rounds, their range and the rounds that met it', () => {
+  // CPU ratios per round 1.4, 1.6, 1.8; throughput ratios 0.75, 0.6, 0.5.
+  const rows = targetsOf({
+    proxy: [
+      [100, 1000],
+      [100, 1000],
+      [100, 1000],
+    ],
+    switchyard: [
+      [140, 750],
+      [160, 600],
+      [180, 500],
+    ],
+  })
+  assert.equal(
+    rows.cpu,
+    '| unstreamed CPU/request | ≤ 1.5x proxy | 1.60x (rounds 1.40-1.80) | NO (1 of 3 rounds met it) |',
+  )
+  assert.equal(
+    rows.rps,
+    '| unstreamed throughput | ≥ 0.7x proxy | 0.60x (rounds 0.50-0.75) | NO (1 of 3 rounds met it) |',
+  )
+})
+
+test('bench report: a target met by its median says how many rounds did not meet it', () => {
+  const rows = targetsOf({
+    proxy: [
+      [100, 1000],
+      [100, 1000],
+      [100, 1000],
+    ],
+    switchyard: [
+      [120, 900],
+      [130, 800],
+      [160, 650],
+    ],
+  })
+  assert.equal(
+    rows.cpu,
+    '| unstreamed CPU/request | ≤ 1.5x proxy | 1.30x (rounds 1.20-1.60) | yes (1 of 3 rounds not) |',
+  )
+  assert.equal(
+    rows.rps,
+    '| unstreamed throughput | ≥ 0.7x proxy | 0.80x (rounds 0.65-0.90) | yes (1 of 3 rounds not) |',
+  )
+})
+
+test('bench report: a target every round met is a plain yes, and a missing scenario is not measured', () => {
+  const rows = targetsOf({
+    proxy: [
+      [100, 1000],
+      [100, 1000],
+    ],
+    switchyard: [
+      [120, 900],
+      [125, 850],
+    ],
+  })
+  assert.match(rows.cpu!, /\| yes \|$/)
+  const report = render([summary('proxy', [[100, 1000]])])
+  assert.match(report, /\| streamed throughput \| ≥ 0\.8x proxy \| not measured \| – \|/)
+})
