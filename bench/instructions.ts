@@ -10,13 +10,15 @@
  *   npm run bench:instructions -- [--scenario small|large|stream|translated|translated-stream|streams-1000]
  *                                  [--warmup 10000] [--requests 1000] [--windows 4] [--base-port 28280]
  *                                  [--connections 1] [--profile] [--gateway full|bare]
- *                                  [--switchyard-node-options='--flag …']
+ *                                  [--switchyard-node-options='--flag …'] [--mix stream,translated] [--mix-requests 1000]
  *
  * A paced scenario (`streams-1000`: chunks 20 ms apart, each in its own read) defaults to 300
  * streams of warm-up and 50 connections: a stream takes about 2 s however fast the hop is.
  *
  * `--connections 32` keeps that many requests in flight in the counted windows, as the main
  * bench's load does: a process then handles several requests per turn of its event loop.
+ * `--mix` has each process serve other scenarios' traffic first (`--mix-requests` of each), so the
+ * counted code was compiled with mixed traffic's type feedback, as in the main bench's rounds.
  *
  * Needs valgrind (`apt-get install -y valgrind`). Takes about three minutes.
  */
@@ -30,7 +32,7 @@ import { parseArgs } from 'node:util'
 import { formatProfile, readCallgrindProfile } from './callgrind-profile.ts'
 import { planConfigs } from './gateway-config.ts'
 import { hasCommand, sleep, startProcess, stopAll, waitForPort } from './processes.ts'
-import { requestFor, scenarios } from './scenarios.ts'
+import { requestFor, type Scenario, scenarios } from './scenarios.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const cli = join(here, '..', 'dist/bin/switchyard.js')
@@ -49,6 +51,13 @@ const { values } = parseArgs({
     /** `full` (every feature on, as in the main bench) or `bare` (the key only, no limits, no usage log). */
     gateway: { type: 'string', default: 'full' },
     'base-port': { type: 'string', default: '28280' },
+    /**
+     * Scenarios each process serves before the warm-up, e.g. `stream,translated,translated-stream`:
+     * V8 then compiles the request path with the type feedback of mixed traffic, as in the main
+     * bench, whose rounds run every scenario in turn, and in production.
+     */
+    mix: { type: 'string', default: '' },
+    'mix-requests': { type: 'string', default: '1000' },
     /** Node flags for the Switchyard process only, e.g. `--max-polymorphic-map-count=8`. */
     'switchyard-node-options': { type: 'string', default: '' },
   },
@@ -61,6 +70,18 @@ const warmup = Number(values.warmup ?? (paced ? 300 : streamed ? 3000 : 10_000))
 const perWindow = Number(values.requests ?? (streamed ? 100 : 1000))
 const windows = Number(values.windows)
 const connections = Number(values.connections ?? (paced ? 50 : 1))
+const mixRequests = Number(values['mix-requests'])
+const mixScenarios = values.mix
+  .split(',')
+  .filter((name) => name !== '')
+  .map((name) => {
+    const found = scenarios.find((candidate) => candidate.name === name)
+    if (found === undefined || found.tool !== 'wrk' || found.pace !== 'burst') {
+      process.stderr.write(`--mix: wrk scenarios that are not paced (got ${name})\n`)
+      process.exit(2)
+    }
+    return found
+  })
 const basePort = Number(values['base-port'])
 if (values.gateway !== 'full' && values.gateway !== 'bare') {
   process.stderr.write(`--gateway: full or bare (got ${values.gateway})\n`)
@@ -145,7 +166,8 @@ async function newestDumpTotal(directory: string): Promise<number> {
   }
 }
 
-async function measure(target: Target): Promise<number[]> {
+async function measure(target: Target, mixed: readonly Target[]): Promise<number[]> {
+  for (const other of mixed) await send(other, mixRequests, 4)
   await send(target, warmup, 4)
   const perRequest: number[] = []
   for (let window = 0; window < windows; window++) {
@@ -209,8 +231,13 @@ async function main(): Promise<void> {
       `--scenario: one of small, large, stream, translated, translated-stream, streams-1000 (got ${values.scenario})`,
     )
   }
-  const targetFor = (name: Target['name'], port: number, run: { pid: number; dumps: string }) => {
-    const request = requestFor(scenario, name)
+  const targetFor = (
+    name: Target['name'],
+    port: number,
+    run: { pid: number; dumps: string },
+    traffic: Scenario = scenario,
+  ): Target => {
+    const request = requestFor(traffic, name)
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     for (const header of request.headers) {
       const at = header.indexOf(':')
@@ -256,7 +283,12 @@ async function main(): Promise<void> {
     if (!(await waitForPort(target.port, 180_000)))
       throw new Error(`port ${target.port} never opened`)
   }
-  const [proxyCounts, switchyardCounts] = await Promise.all([measure(proxy), measure(switchyard)])
+  const mixOf = (target: Target) =>
+    mixScenarios.map((other) => targetFor(target.name, target.port, target, other))
+  const [proxyCounts, switchyardCounts] = await Promise.all([
+    measure(proxy, mixOf(proxy)),
+    measure(switchyard, mixOf(switchyard)),
+  ])
   const format = (counts: number[]) => counts.map((count) => `${(count / 1000).toFixed(1)}k`)
   const proxyMedian = median(proxyCounts)
   const switchyardMedian = median(switchyardCounts)
