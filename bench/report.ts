@@ -126,12 +126,14 @@ export function renderReport(input: {
   idleRss: Partial<Record<TargetName, number>>
   rounds: number
   seconds: number
+  /** Unmeasured load before each measured round (paced scenarios have none). */
+  roundWarmupSeconds?: number | undefined
 }): string {
   const { machine } = input
   const lines: string[] = []
   lines.push(
     `Machine: ${machine.cpu}, ${machine.cores} cores (nproc), Node ${machine.node}, commit ${machine.commit}, ${machine.date}.`,
-    `Pinning: ${machine.pinning}; Switchyard workers: ${machine.workers}${machine.nodeOptions ? `, node options \`${machine.nodeOptions}\`` : ''}. ${input.rounds} interleaved rounds, median shown.`,
+    `Pinning: ${machine.pinning}; Switchyard workers: ${machine.workers}${machine.nodeOptions ? `, node options \`${machine.nodeOptions}\`` : ''}. ${input.rounds} interleaved rounds${input.roundWarmupSeconds ? `, each after ${input.roundWarmupSeconds} s of unmeasured load (not streams-1000)` : ''}, median shown.`,
     `Load before: \`${machine.loadBefore}\`; after: \`${machine.loadAfter}\`.`,
     '',
     `Features on in \`switchyard\`: ${Object.entries(input.features)
