@@ -2,7 +2,9 @@
  * CPU per request of two or more hops in alternating rounds: the tool for deciding one change (or
  * one flag) by CPU time rather than by instructions. Every hop runs as its own process on the
  * same core against the same mock upstream, is settled under load first (V8 compiles for 10-15 s
- * under load), then takes its turn in each round, in the main bench's Williams order. Rounds of
+ * under load), then takes its turn in each round, in the main bench's Williams order, each turn
+ * after 1 s of unmeasured load (`--round-warmup-seconds`: an idle hop's compiled code is discarded
+ * by V8's memory reducer, see bench/run.ts). Rounds of
  * different hops a few seconds apart share the machine's state, so the ratio of each hop to the
  * first within a round is the figure to read, as its median over the rounds; CPU time on this VM
  * drifts by 20% or more between minutes, and two processes of one build differ by up to 15%.
@@ -15,7 +17,7 @@
  * Hops are `name=kind[@script][,node-flag…]` (bench/hop-spec.ts). Each row prints a hop's CPU µs
  * per request and, in brackets, its main thread's share (the event loop; the rest is V8's
  * helpers, the SQLite writer and libuv's pool), then the round's worst hypervisor steal. Needs
- * wrk. A run takes about hops × (settle + rounds × seconds).
+ * wrk. A run takes about hops × (settle + rounds × (seconds + 1)).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -34,7 +36,7 @@ import {
   stopAll,
   waitForPort,
 } from './processes.ts'
-import { median } from './report.ts'
+import { median, ratioRange } from './report.ts'
 import { requestFor, roundOrder, type Scenario, scenarios } from './scenarios.ts'
 import { runWrk, writeWrkScript } from './wrk.ts'
 
@@ -48,6 +50,8 @@ const { values, positionals } = parseArgs({
     rounds: { type: 'string', default: '6' },
     seconds: { type: 'string', default: '3' },
     'settle-seconds': { type: 'string', default: '15' },
+    /** Unmeasured load before each measured round, as in the main bench (bench/run.ts). */
+    'round-warmup-seconds': { type: 'string', default: '1' },
     'base-port': { type: 'string', default: '28380' },
   },
 })
@@ -74,6 +78,7 @@ if (!hasCommand('wrk', ['--version'])) fail('needs wrk: apt-get install -y wrk')
 const rounds = Number(values.rounds)
 const seconds = Number(values.seconds)
 const settleSeconds = Number(values['settle-seconds'])
+const roundWarmupSeconds = Number(values['round-warmup-seconds'])
 const basePort = Number(values['base-port'])
 // As in the main bench: wrk and the upstream on core 0, the hops on core 1.
 const pinned = cpus().length >= 2 && hasCommand('taskset', ['-V'])
@@ -172,7 +177,10 @@ try {
   const ratios = running.map((): number[] => [])
   for (let round = 0; round < rounds; round++) {
     const results = new Map<Running, Awaited<ReturnType<typeof measure>>>()
-    for (const hop of roundOrder(running, round)) results.set(hop, await measure(hop, seconds))
+    for (const hop of roundOrder(running, round)) {
+      if (roundWarmupSeconds > 0) await measure(hop, roundWarmupSeconds)
+      results.set(hop, await measure(hop, seconds))
+    }
     const first = results.get(running[0]!)!.cpuUs
     const cells = running.map((hop, index) => {
       const result = results.get(hop)!
@@ -189,8 +197,10 @@ try {
     `CPU µs per request, median of ${rounds} rounds; ratio to ${hops[0]!.name}:\n`,
   )
   running.forEach((hop, index) => {
-    const spread = `${Math.min(...ratios[index]!).toFixed(2)}-${Math.max(...ratios[index]!).toFixed(2)}`
-    const ratio = index === 0 ? '' : `  ${median(ratios[index]!).toFixed(3)}x (rounds ${spread})`
+    const ratio =
+      index === 0
+        ? ''
+        : `  ${median(ratios[index]!).toFixed(3)}x (rounds ${ratioRange(ratios[index]!)})`
     process.stdout.write(
       `  ${hop.spec.name.padEnd(16)} ${median(cpu[index]!).toFixed(1)}${ratio}\n`,
     )

@@ -51,6 +51,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
+/** `low-high` of per-round ratios, to two places. */
+export function ratioRange(ratios: readonly number[]): string {
+  return `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`
+}
+
 /**
  * The median of per-round ratios: rounds are interleaved, so round i of two targets ran under the
  * same machine load, and their ratio is steadier than the ratio of the two medians.
@@ -243,7 +248,7 @@ export function renderReport(input: {
       return
     }
     const value = median(ratios)
-    const range = `rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`
+    const range = `rounds ${ratioRange(ratios)}`
     const meeting = ratios.filter(met).length
     const verdict = met(value)
       ? meeting === ratios.length

@@ -126,6 +126,8 @@ for (const name of selected ?? []) {
 const secondsOf = (scenario: Scenario) =>
   scenario.seconds ?? (scenario.connections === 1 ? Math.min(seconds, 4) : seconds)
 const roundWarmupOf = (scenario: Scenario) => (scenario.pace === 'slow' ? 0 : roundWarmupSeconds)
+/** A run's seconds of wrk, with about half a second to start it. */
+const runSeconds = (seconds: number) => (seconds > 0 ? seconds + 0.5 : 0)
 const estimate =
   15 +
   new Set(plan.flatMap((scenario) => scenario.targets)).size * settleSeconds +
@@ -133,13 +135,8 @@ const estimate =
     (sum, scenario) =>
       sum +
       scenario.targets.length *
-        (warmupSeconds +
-          0.5 +
-          rounds *
-            (secondsOf(scenario) +
-              0.5 +
-              roundWarmupOf(scenario) +
-              0.5 * Math.sign(roundWarmupOf(scenario)))),
+        (runSeconds(warmupSeconds) +
+          rounds * (runSeconds(secondsOf(scenario)) + runSeconds(roundWarmupOf(scenario)))),
     0,
   )
 if (estimate > Number(values['max-seconds'])) {
