@@ -37,7 +37,7 @@ import {
   waitForPort,
 } from './processes.ts'
 import { median, ratioRange } from './report.ts'
-import { requestFor, roundOrder, type Scenario, scenarios } from './scenarios.ts'
+import { requestFor, roundOrder, roundWarmupFor, type Scenario, scenarios } from './scenarios.ts'
 import { runWrk, writeWrkScript } from './wrk.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -68,6 +68,8 @@ const hops: HopSpec[] = positionals.map((word) => {
 if (hops.length < 2) fail('name at least two hops, e.g. `base=bare candidate=bare,--flag`')
 if (new Set(hops.map((hop) => hop.name)).size !== hops.length) fail('hop names must differ')
 const scenario = wrkScenario(values.scenario)
+// As in the main bench: a paced scenario's streams outlast the lead-in, so it has none.
+const roundWarmup = roundWarmupFor(scenario, Number(values['round-warmup-seconds']))
 function wrkScenario(name: string): Scenario {
   const found = scenarios.find((candidate) => candidate.name === name)
   if (found !== undefined && found.tool === 'wrk') return found
@@ -78,7 +80,6 @@ if (!hasCommand('wrk', ['--version'])) fail('needs wrk: apt-get install -y wrk')
 const rounds = Number(values.rounds)
 const seconds = Number(values.seconds)
 const settleSeconds = Number(values['settle-seconds'])
-const roundWarmupSeconds = Number(values['round-warmup-seconds'])
 const basePort = Number(values['base-port'])
 // As in the main bench: wrk and the upstream on core 0, the hops on core 1.
 const pinned = cpus().length >= 2 && hasCommand('taskset', ['-V'])
@@ -178,7 +179,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     const results = new Map<Running, Awaited<ReturnType<typeof measure>>>()
     for (const hop of roundOrder(running, round)) {
-      if (roundWarmupSeconds > 0) await measure(hop, roundWarmupSeconds)
+      if (roundWarmup > 0) await measure(hop, roundWarmup)
       results.set(hop, await measure(hop, seconds))
     }
     const first = results.get(running[0]!)!.cpuUs

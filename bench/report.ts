@@ -1,5 +1,5 @@
 /** Turns a bench run into Markdown: the machine, the features on, one table per scenario, targets. */
-import type { Scenario, TargetName } from './scenarios.ts'
+import { roundWarmupFor, type Scenario, type TargetName } from './scenarios.ts'
 
 export interface Measurement {
   requests: number
@@ -54,6 +54,15 @@ export function median(values: number[]): number {
 /** `low-high` of per-round ratios, to two places. */
 export function ratioRange(ratios: readonly number[]): string {
   return `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`
+}
+
+/** How the rounds were led in, naming the scenarios that had none (`roundWarmupFor`). */
+function leadIn(seconds: number | undefined, results: readonly { scenario: Scenario }[]): string {
+  if (!seconds) return ''
+  const without = results
+    .filter(({ scenario }) => roundWarmupFor(scenario, seconds) === 0)
+    .map(({ scenario }) => scenario.name)
+  return `, each after ${seconds} s of unmeasured load${without.length > 0 ? ` (not ${without.join(', ')})` : ''}`
 }
 
 /**
@@ -138,7 +147,7 @@ export function renderReport(input: {
   const lines: string[] = []
   lines.push(
     `Machine: ${machine.cpu}, ${machine.cores} cores (nproc), Node ${machine.node}, commit ${machine.commit}, ${machine.date}.`,
-    `Pinning: ${machine.pinning}; Switchyard workers: ${machine.workers}${machine.nodeOptions ? `, node options \`${machine.nodeOptions}\`` : ''}. ${input.rounds} interleaved rounds${input.roundWarmupSeconds ? `, each after ${input.roundWarmupSeconds} s of unmeasured load (not streams-1000)` : ''}, median shown.`,
+    `Pinning: ${machine.pinning}; Switchyard workers: ${machine.workers}${machine.nodeOptions ? `, node options \`${machine.nodeOptions}\`` : ''}. ${input.rounds} interleaved rounds${leadIn(input.roundWarmupSeconds, input.results)}, median shown.`,
     `Load before: \`${machine.loadBefore}\`; after: \`${machine.loadAfter}\`.`,
     '',
     `Features on in \`switchyard\`: ${Object.entries(input.features)

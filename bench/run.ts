@@ -39,7 +39,14 @@ import {
   type ScenarioResult,
   type TargetSummary,
 } from './report.ts'
-import { requestFor, roundOrder, type Scenario, scenarios, type TargetName } from './scenarios.ts'
+import {
+  requestFor,
+  roundOrder,
+  roundWarmupFor,
+  type Scenario,
+  scenarios,
+  type TargetName,
+} from './scenarios.ts'
 import { runWrk, writeWrkScript } from './wrk.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -125,7 +132,7 @@ for (const name of selected ?? []) {
 
 const secondsOf = (scenario: Scenario) =>
   scenario.seconds ?? (scenario.connections === 1 ? Math.min(seconds, 4) : seconds)
-const roundWarmupOf = (scenario: Scenario) => (scenario.pace === 'slow' ? 0 : roundWarmupSeconds)
+const roundWarmupOf = (scenario: Scenario) => roundWarmupFor(scenario, roundWarmupSeconds)
 /** A run's seconds of wrk, with about half a second to start it. */
 const runSeconds = (seconds: number) => (seconds > 0 ? seconds + 0.5 : 0)
 const estimate =

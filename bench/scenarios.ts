@@ -151,6 +151,14 @@ function padding(bytes: number): string {
 }
 
 /** The request one target gets in one scenario: the same traffic in the shape it speaks. */
+/**
+ * Seconds of unmeasured load before each measured round: `seconds`, except for a paced scenario
+ * (`slow`), whose streams outlast any lead-in that short.
+ */
+export function roundWarmupFor(scenario: Scenario, seconds: number): number {
+  return scenario.pace === 'slow' ? 0 : seconds
+}
+
 export function requestFor(scenario: Scenario, target: TargetName): TargetRequest {
   const viaSwitchyard = target.startsWith('switchyard')
   const pace = paces[scenario.pace]

@@ -23,8 +23,14 @@ function summary(target: TargetName, rounds: [number, number][]): TargetSummary 
 }
 
 const small = scenarios.find((scenario) => scenario.name === 'small')!
+const streams = scenarios.find((scenario) => scenario.name === 'streams-1000')!
 
-function render(targets: TargetSummary[]): string {
+function render(
+  targets: TargetSummary[],
+  { paced = false, roundWarmupSeconds }: { paced?: boolean; roundWarmupSeconds?: number } = {},
+): string {
+  const results = [{ scenario: small, targets }]
+  if (paced) results.push({ scenario: streams, targets })
   return renderReport({
     machine: {
       cpu: 'test',
@@ -40,10 +46,11 @@ function render(targets: TargetSummary[]): string {
     },
     features: {},
     notes: [],
-    results: [{ scenario: small, targets }],
+    results,
     idleRss: {},
     rounds: targets[0]?.rounds.length ?? 0,
     seconds: 3,
+    roundWarmupSeconds,
   })
 }
 
@@ -96,4 +103,18 @@ test('bench report: a target every round met is a plain yes, and a missing scena
   assert.match(rows.cpu!, /\| yes \|$/)
   const report = render([summary('proxy', [[100, 1000]])])
   assert.match(report, /\| streamed throughput \| ≥ 0\.8x proxy \| not measured \| – \|/)
+})
+
+test('bench report: the method line names the paced scenarios the per-round lead-in skips', () => {
+  const proxy = [summary('proxy', [[100, 1000]])]
+  const pinning = (report: string) => report.split('\n').find((line) => line.startsWith('Pinning:'))
+  assert.match(
+    pinning(render(proxy, { paced: true, roundWarmupSeconds: 1 }))!,
+    /1 interleaved rounds, each after 1 s of unmeasured load \(not streams-1000\), median shown\.$/,
+  )
+  assert.match(
+    pinning(render(proxy, { roundWarmupSeconds: 1 }))!,
+    /rounds, each after 1 s of unmeasured load, median shown\.$/,
+  )
+  assert.match(pinning(render(proxy))!, /1 interleaved rounds, median shown\.$/)
 })
